@@ -1,0 +1,1 @@
+"""gradekit: grading toolkit for deep-learning course notebooks."""

@@ -1,0 +1,125 @@
+"""Assignments: where they live and what their `assignment.toml` says.
+
+A question's whole story is in three places with the same name: `assignments/<name>/` (solution notebook
+and this config), `reference/<topic>.py`, and `graders/<name>/`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def project_root() -> Path:
+    """The folder holding assignments/ and graders/: $GRADEKIT_ROOT, else the nearest such folder upward from
+    the working directory, else the checkout this package was installed from."""
+    env = os.environ.get("GRADEKIT_ROOT")
+    if env:
+        return Path(env).resolve()
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / "assignments").is_dir() and (folder / "graders").is_dir():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Question:
+    id: str
+    title: str
+
+
+@dataclass
+class Assignment:
+    name: str
+    title: str
+    root: Path
+    notebook: str
+    questions: list[Question]
+    cell_timeout: float = 60
+    notebook_timeout: float = 600
+    call_timeout: float = 60
+    skip_tags: tuple[str, ...] = ("skip-grading",)
+    replace_tags: tuple[str, ...] = ("download",)
+    replace_patterns: tuple[str, ...] = ()
+    setup_file: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # assignment-specific: thresholds, budgets
+
+    @property
+    def folder(self) -> Path:
+        return self.root / "assignments" / self.name
+
+    @property
+    def graders(self) -> Path:
+        return self.root / "graders" / self.name
+
+    @property
+    def solution_path(self) -> Path:
+        return self.folder / self.notebook
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [q.id for q in self.questions]
+
+    @property
+    def question_titles(self) -> dict[str, str]:
+        return {q.id: q.title for q in self.questions}
+
+    def setup_code(self) -> str:
+        """Code run in the kernel before the student's cells (offline models, seeds, thread counts)."""
+        return (self.folder / self.setup_file).read_text() if self.setup_file else ""
+
+    def prepare_workspace(self, workdir: Path, data: Path | None) -> None:
+        """Let the assignment put what the notebook may read (training data) into the kernel's scratch
+        folder. Held-out labels never go there."""
+        hook = self.graders / "workspace.py"
+        if not hook.exists():
+            return
+        spec = importlib.util.spec_from_file_location(f"gradekit_workspace_{self.name}", hook)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.prepare(Path(workdir), data)
+
+
+def load_assignment(name: str, root: Path | None = None) -> Assignment:
+    root = Path(root) if root else project_root()
+    path = root / "assignments" / name / "assignment.toml"
+    if not path.exists():
+        known = ", ".join(list_assignments(root)) or "none"
+        raise ConfigError(f"unknown assignment {name!r} (known: {known})")
+    data = tomllib.loads(path.read_text())
+    meta = data.get("assignment", {})
+    execution = data.get("execution", {})
+    questions = [Question(q["id"], q.get("title", q["id"])) for q in data.get("questions", [])]
+    if not questions:
+        raise ConfigError(f"{path}: no [[questions]]")
+    return Assignment(
+        name=name,
+        title=meta.get("title", name),
+        root=root,
+        notebook=meta.get("notebook", f"{name}.ipynb"),
+        questions=questions,
+        cell_timeout=float(execution.get("cell_timeout", 60)),
+        notebook_timeout=float(execution.get("notebook_timeout", 600)),
+        call_timeout=float(execution.get("call_timeout", 60)),
+        skip_tags=tuple(execution.get("skip_tags", ["skip-grading"])),
+        replace_tags=tuple(execution.get("replace_tags", ["download"])),
+        replace_patterns=tuple(execution.get("replace_patterns", [])),
+        setup_file=execution.get("setup"),
+        settings=data.get("settings", {}),
+    )
+
+
+def list_assignments(root: Path | None = None) -> list[str]:
+    root = Path(root) if root else project_root()
+    folder = root / "assignments"
+    return sorted(p.parent.name for p in folder.glob("*/assignment.toml")) if folder.is_dir() else []

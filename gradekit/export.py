@@ -1,0 +1,164 @@
+"""Exports of grading results: the gradebook CSV, Gradescope's results.json and gradekit's own results JSON.
+
+All writers go through ``write_atomic`` so a killed batch never leaves a half-written file behind.
+The formats are documented in docs/results-schema.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gradekit.results import CheckResult, SubmissionResult, write_atomic
+
+# A cell starting with one of these is evaluated as a formula by Excel / LibreOffice / Google Sheets
+# (OWASP "CSV injection"); tab and carriage return are on OWASP's list too.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+SELF_CHECK_NOTE = "Self-check: public checks only. Hidden checks run when your course staff grades."
+
+# How many cell errors the Gradescope summary lists before "... and N more".
+_MAX_SUMMARY_CELL_ERRORS = 5
+
+
+def format_number(value: float, digits: int = 4) -> str:
+    """A score without trailing noise: 2.0 -> "2", 1.5 -> "1.5", 1/3 -> "0.3333" (``digits`` decimals max)."""
+    x = float(value)
+    if not math.isfinite(x):
+        return str(x)
+    x = round(x, digits)
+    if x == 0:
+        return "0"  # also turns -0.0 into "0"
+    if x.is_integer():
+        return str(int(x))
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def csv_safe(text: str) -> str:
+    """Neutralise spreadsheet formula injection: a leading = + - @ (or tab / CR) gets an apostrophe."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+# --------------------------------------------------------------------------------------------------------
+# Gradebook CSV
+# --------------------------------------------------------------------------------------------------------
+
+
+def gradebook_csv(results: Iterable[SubmissionResult], question_ids: list[str]) -> str:
+    """The gradebook as CSV text: ``student,score,max_score,<question ids...>``, one row per student.
+
+    Rows are sorted by student id; a question a result has no entry for counts 0. Lines end with "\\n".
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", *(csv_safe(q) for q in question_ids)])
+    for r in sorted(results, key=lambda r: r.student):
+        scores = r.question_scores()
+        writer.writerow(
+            [
+                csv_safe(r.student),
+                format_number(r.score),
+                format_number(r.max_score),
+                *(format_number(scores.get(q, 0)) for q in question_ids),
+            ]
+        )
+    return buf.getvalue()
+
+
+def write_gradebook_csv(results: Iterable[SubmissionResult], question_ids: list[str], path: Path) -> None:
+    write_atomic(Path(path), gradebook_csv(results, question_ids))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Gradescope
+# --------------------------------------------------------------------------------------------------------
+
+
+def _check_output(c: CheckResult) -> str:
+    if c.passed:
+        return c.message
+    if c.status == "error":
+        prefix = "This check could not run."
+    elif c.status == "skipped":
+        prefix = "This check was skipped."
+    else:
+        prefix = ""
+    return "\n".join(part for part in (prefix, c.message) if part)
+
+
+def _summary_output(result: SubmissionResult) -> str:
+    lines: list[str] = []
+    if result.error:
+        lines.append(f"Your notebook could not be graded: {result.error}")
+    else:
+        lines.append(f"Score: {format_number(result.score)} / {format_number(result.max_score)}")
+    if result.mode == "check":
+        lines.append(SELF_CHECK_NOTE)
+    lines.extend(result.notes)
+    errors = result.cell_errors
+    for e in errors[:_MAX_SUMMARY_CELL_ERRORS]:
+        lines.append(cell_error_text(e))
+    if len(errors) > _MAX_SUMMARY_CELL_ERRORS:
+        lines.append(f"... and {len(errors) - _MAX_SUMMARY_CELL_ERRORS} more cells raised.")
+    return "\n".join(lines)
+
+
+def cell_error_text(error: dict[str, Any]) -> str:
+    """One line a student can read: "Cell 7 raised ValueError: bad shape"."""
+    where = f"Cell {error['cell']}" if error.get("cell") is not None else "A cell"
+    ename = error.get("ename") or "an error"
+    evalue = error.get("evalue") or ""
+    return f"{where} raised {ename}: {evalue}" if evalue else f"{where} raised {ename}"
+
+
+def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
+    """The Gradescope autograder ``results.json`` for one submission.
+
+    One test per check, named "<question id>: <check name>" and numbered "<question>.<check>" (1-based).
+    Public checks are "visible"; hidden checks are "after_published" so students see them only once the
+    grades are published. The notebook's own stdout is not shown (``stdout_visibility: hidden``).
+    """
+    tests: list[dict[str, Any]] = []
+    for qi, q in enumerate(result.questions(), start=1):
+        for ci, c in enumerate(q.checks, start=1):
+            tests.append(
+                {
+                    "name": f"{q.id}: {c.name}",
+                    "name_format": "text",
+                    "number": f"{qi}.{ci}",
+                    "score": c.points,
+                    "max_score": c.max_points,
+                    "status": "passed" if c.passed else "failed",
+                    "output": _check_output(c),
+                    "output_format": "text",
+                    "tags": [q.id],
+                    "visibility": "after_published" if c.hidden else "visible",
+                }
+            )
+    return {
+        "score": result.score,
+        "execution_time": int(round(result.duration_s)),
+        "output": _summary_output(result),
+        "output_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_gradescope(result: SubmissionResult, path: Path) -> None:
+    write_atomic(Path(path), json.dumps(gradescope_results(result), indent=2))
+
+
+# --------------------------------------------------------------------------------------------------------
+# gradekit results JSON
+# --------------------------------------------------------------------------------------------------------
+
+
+def write_results_json(result: SubmissionResult, path: Path) -> None:
+    """gradekit's versioned results JSON (schema ``gradekit.results/1``); see docs/results-schema.md."""
+    result.write_json(Path(path))

@@ -1,0 +1,146 @@
+"""Read a submitted notebook and turn it into the cells the kernel will run.
+
+Anything malformed becomes a `NotebookLoadError` with a message a student can act on; nothing here raises
+anything else for bad input. Preparation is where grading differs from a student's own run: cells tagged
+to be skipped are skipped, download cells are replaced by the assignment's offline set-up, and shell
+escapes (`!pip install ...`) are neutralised, since the sandbox has no network and must not change itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+SHELL_LINE = re.compile(r"^(\s*)(!|%pip\b|%conda\b|%system\b|%sx\b)(.*)$")
+CELL_MAGIC_SHELL = re.compile(r"^\s*%%(bash|sh|script|system|capture\s+--no-stdout)\b")
+
+
+class NotebookLoadError(ValueError):
+    """The file is not a notebook we can grade; the message says why in a student's words."""
+
+
+@dataclass
+class PreparedCell:
+    position: int  # 1-based position in the student's notebook (0 for the grading set-up)
+    source: str
+
+
+@dataclass
+class Prepared:
+    cells: list[PreparedCell]
+    notes: list[str] = field(default_factory=list)
+
+
+def load_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook; nbformat 3 is upgraded, anything unreadable is a NotebookLoadError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NotebookLoadError(f"the file {path.name} could not be read ({exc.strerror})") from None
+    if size == 0:
+        raise NotebookLoadError(f"{path.name} is empty (0 bytes): save the notebook again and resubmit")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotebookLoadError(f"{path.name} is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES >> 20} MiB "
+                                "limit: clear large outputs (Kernel > Restart & Clear Output) and resubmit")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotebookLoadError(f"{path.name} is not a text file: it does not look like a Jupyter notebook "
+                                "(.ipynb files are JSON)") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookLoadError(f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                                f"{exc.msg}); the file may be truncated or edited by hand: re-download it "
+                                "from Jupyter (File > Download) and resubmit") from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookLoadError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many types for malformed input
+        raise NotebookLoadError(f"{path.name} could not be read as a notebook: {_first_line(exc)}") from None
+    language = (nb.metadata.get("kernelspec", {}) or {}).get("language") or \
+        (nb.metadata.get("language_info", {}) or {}).get("name") or "python"
+    if str(language).lower() != "python":
+        raise NotebookLoadError(f"{path.name} is a {language} notebook; this assignment needs a Python notebook")
+    return nb
+
+
+def notebook_assignment(nb: nbformat.NotebookNode) -> str | None:
+    """The assignment a released notebook belongs to (written into its metadata by `grade.py release`)."""
+    meta = nb.metadata.get("gradekit", {}) or {}
+    return meta.get("assignment") if isinstance(meta, dict) else None
+
+
+def prepare_cells(nb: nbformat.NotebookNode, *, setup: str = "", skip_tags: tuple[str, ...] = (),
+                  replace_tags: tuple[str, ...] = (), replace_patterns: tuple[str, ...] = ()) -> Prepared:
+    """The code the kernel runs for grading, in order, and notes on what was changed and why."""
+    prepared = Prepared(cells=[])
+    if setup.strip():
+        prepared.cells.append(PreparedCell(0, setup))
+    patterns = [re.compile(p) for p in replace_patterns]
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if not isinstance(source, str) or not source.strip():
+            continue
+        tags = set(cell.get("metadata", {}).get("tags", []) or [])
+        if tags & set(skip_tags):
+            continue
+        if tags & set(replace_tags) or any(p.search(source) for p in patterns):
+            prepared.notes.append(f"cell {position} loads data or models from the internet; during grading "
+                                  "it was replaced by the course's offline set-up")
+            continue
+        if CELL_MAGIC_SHELL.match(source):
+            prepared.notes.append(f"cell {position} is a shell cell ({source.split()[0]}); it was not run")
+            continue
+        new_source, changed = neutralise_shell_lines(source)
+        if changed:
+            prepared.notes.append(f"cell {position}: shell commands (lines starting with ! or %pip) were not "
+                                  "run during grading; everything the assignment needs is installed")
+        prepared.cells.append(PreparedCell(position, new_source))
+    return prepared
+
+
+def neutralise_shell_lines(source: str) -> tuple[str, bool]:
+    changed = False
+    lines = []
+    for line in source.splitlines():
+        match = SHELL_LINE.match(line)
+        if match:
+            changed = True
+            lines.append(f"{match.group(1)}pass  # [grading] not run: {match.group(2)}{match.group(3)}"[:400])
+        else:
+            lines.append(line)
+    return "\n".join(lines), changed
+
+
+def code_locator(nb: nbformat.NotebookNode):
+    """Map a traceback frame from the kernel to where it is in the student's notebook, by its code line."""
+    cells = [(i, c.get("source", "")) for i, c in enumerate(nb.cells, start=1) if c.get("cell_type") == "code"]
+
+    def locate(frame: dict[str, Any]) -> str:
+        code = str(frame.get("code", "")).strip()
+        if not code:
+            return ""
+        for position, source in cells:
+            for line_no, line in enumerate(str(source).splitlines(), start=1):
+                if line.strip() == code:
+                    return f"in your cell {position}, line {line_no}: {code}"
+        return f"at: {code}"
+
+    return locate
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

@@ -1,0 +1,140 @@
+"""The pytest plugin that turns grader tests into CheckResults.
+
+Graders are ordinary pytest files. Each test carries `@pytest.mark.question("lstm", points=2)` (and
+`hidden=True` for checks a student's self-check never runs). The fixtures `submission`, `assignment` and
+`data_path` come from here. What a student reads is the failure's own message: the text after
+`assert ..., "<message>"`, a `pytest.fail("<message>")`, or the student-facing text of a SubmissionError
+raised by the proxy; never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradekit.config import Assignment
+from gradekit.proxy import Submission, SubmissionError
+from gradekit.results import CheckResult
+
+CONTEXT = pytest.StashKey["GradingContext"]()
+
+
+@dataclass
+class GradingContext:
+    submission: Submission
+    assignment: Assignment
+    mode: str = "batch"  # "check" runs public checks only
+    data_path: Path | None = None
+    results: list[CheckResult] = field(default_factory=list)
+
+
+class GradingPlugin:
+    def __init__(self, context: GradingContext):
+        self.context = context
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[CONTEXT] = self.context
+        config.addinivalue_line("markers", "question(id, points=1, hidden=False): the question a check grades")
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("question")
+            if marker is None:
+                raise pytest.UsageError(f"grader test {item.nodeid} has no @pytest.mark.question(...)")
+            hidden = bool(marker.kwargs.get("hidden", False))
+            (drop if hidden and self.context.mode == "check" else keep).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.context.results.append(check_result(item, call, report))
+
+
+def question_marker(item: pytest.Item) -> tuple[str, float, bool]:
+    marker = item.get_closest_marker("question")
+    assert marker is not None
+    qid = marker.args[0] if marker.args else marker.kwargs["id"]
+    return str(qid), float(marker.kwargs.get("points", 1)), bool(marker.kwargs.get("hidden", False))
+
+
+def check_name(item: pytest.Item) -> str:
+    func = getattr(item, "function", None)
+    doc = (func.__doc__ or "").strip().splitlines() if func else []
+    base = doc[0].rstrip(".") if doc else item.name.split("[")[0].removeprefix("test_").replace("_", " ")
+    callspec = getattr(item, "callspec", None)
+    return f"{base} [{callspec.id}]" if callspec else base
+
+
+def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> CheckResult:
+    qid, points, hidden = question_marker(item)
+    result = CheckResult(question=qid, name=check_name(item), points=0.0, max_points=points,
+                         passed=False, hidden=hidden)
+    if report.passed:
+        result.passed, result.points, result.status = True, points, "passed"
+        return result
+    if report.skipped:
+        result.status = "skipped"
+        result.message = _skip_reason(report)
+        return result
+    exc = call.excinfo.value if call.excinfo else None
+    result.status, result.message = failure_message(exc)
+    return result
+
+
+def failure_message(exc: BaseException | None) -> tuple[str, str]:
+    """(status, message) for a failed check: "failed" for the student's doing, "error" for the grader's."""
+    if isinstance(exc, SubmissionError):
+        return "failed", str(exc)
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        # pytest's assertion rewriting appends "\nassert <explanation>" to the grader's message.
+        message = text.split("\nassert ")[0].strip()
+        if message.startswith("assert "):
+            message = "check failed: " + message.splitlines()[0]
+        return "failed", message or "check failed"
+    if isinstance(exc, pytest.fail.Exception):
+        return "failed", str(exc.msg)
+    if exc is None:
+        return "error", "the check failed without a reason; please tell your course staff"
+    detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    return "error", (f"this check could not examine what your code returned ({detail[:300]}). "
+                     "Check that your function returns what the question asks for; if it does, tell your "
+                     "course staff.")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+# -- fixtures graders use -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Submission:
+    return request.config.stash[CONTEXT].submission
+
+
+@pytest.fixture(scope="session")
+def assignment(request: pytest.FixtureRequest) -> Assignment:
+    return request.config.stash[CONTEXT].assignment
+
+
+@pytest.fixture(scope="session")
+def data_path(request: pytest.FixtureRequest) -> Path | None:
+    return request.config.stash[CONTEXT].data_path
+
+
+@pytest.fixture(scope="session")
+def grading_mode(request: pytest.FixtureRequest) -> str:
+    return request.config.stash[CONTEXT].mode

@@ -1,0 +1,252 @@
+"""The one narrow door between graders (host) and a student's kernel.
+
+Graders ask for things ("call binary_accuracy on these tensors", "build LSTM(8, 16) and run it") and get
+back plain data: tensors, numbers, strings, lists, dicts, or a handle to an object that stays in the kernel.
+Requests go in as JSON plus a safetensors file in the sandbox's scratch folder; replies come back as a
+display message of our own mime type holding JSON and base64 safetensors. Nothing is unpickled, imported
+or evaluated on the host.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gradekit import kernel_side
+from gradekit.kernel import TIMEOUT_ENAME, KernelDied, KernelSession
+from gradekit.kernel_side import CodecError, RemoteRef
+
+KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
+
+
+class SubmissionError(Exception):
+    """Base of everything a check can fail with that is about the submission, not the grader.
+
+    `str(exc)` is written for the student.
+    """
+
+
+class NotImplementedByStudent(SubmissionError):
+    pass
+
+
+class MissingName(SubmissionError):
+    pass
+
+
+class StudentCodeError(SubmissionError):
+    """The student's code raised. Carries the exception type and where in their notebook it happened."""
+
+    def __init__(self, what: str, error: dict, where: str = ""):
+        self.what = what
+        self.type = str(error.get("type", "Exception"))
+        self.detail = str(error.get("message", ""))
+        self.where = where
+        text = f"{what} raised {self.type}: {self.detail}".rstrip(": ")
+        if where:
+            text += f"\n  {where}"
+        super().__init__(text)
+
+
+class SubmissionTimeout(SubmissionError):
+    pass
+
+
+class Unavailable(SubmissionError):
+    """The kernel is gone (died, hung) or the notebook could not be run at all."""
+
+
+class BadReply(SubmissionError):
+    """The kernel answered with something that is not a well-formed, in-limits reply."""
+
+
+class Remote(RemoteRef):
+    """A handle to an object living in the kernel (a module, a student class instance). Passing it back as
+    an argument passes the kernel's object."""
+
+    def __init__(self, submission: Submission, id: int, type_name: str, label: str):
+        super().__init__(id)
+        self._sub = submission
+        self.type_name = type_name
+        self.label = label  # how messages name it, e.g. "LSTM(8, 16)"
+
+    def __call__(self, *args: Any, no_grad: bool = False, timeout: float | None = None, **kwargs: Any) -> Any:
+        return self._sub._request(
+            "method", {"obj": RemoteRef(self.id), "method": "__call__", "args": list(args), "kwargs": kwargs,
+                       "no_grad": no_grad},
+            what=f"{self.label}.forward", timeout=timeout)
+
+    def method(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        return self._sub._request(
+            "method", {"obj": RemoteRef(self.id), "method": name, "args": list(args), "kwargs": kwargs},
+            what=f"{self.label}.{name}", timeout=timeout)
+
+    def attr(self, name: str) -> Any:
+        return self._sub._request("getattr", {"obj": RemoteRef(self.id), "attr": name},
+                                  what=f"{self.label}.{name}")
+
+    def parameters(self, values: bool = False) -> list[dict]:
+        """[{name, shape, requires_grad[, value]}] as the module reports them."""
+        return self._sub._request("parameters", {"module": RemoteRef(self.id), "values": values},
+                                  what=f"{self.label}.named_parameters()")
+
+    def state_dict(self) -> dict:
+        return self._sub._request("state_dict", {"module": RemoteRef(self.id)},
+                                  what=f"{self.label}.state_dict()")
+
+    def forward_backward(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> dict:
+        return self._sub._request(
+            "forward_backward", {"module": RemoteRef(self.id), "args": list(args), "kwargs": kwargs,
+                                 "grad_output": grad_output},
+            what=f"{self.label} forward and backward")
+
+    def __repr__(self) -> str:
+        return f"<remote {self.type_name} {self.label}>"
+
+
+class Submission:
+    """What graders see of a student's notebook: its names, callable from the host through the kernel."""
+
+    def __init__(self, session: KernelSession | None, *, unavailable: str | None = None,
+                 locate: Any = None, default_timeout: float = 60):
+        self._session = session
+        self._unavailable = unavailable
+        self._locate = locate  # maps a traceback frame's code line to "cell N, line M: `code`"
+        self.default_timeout = default_timeout
+        self._installed = False
+
+    # -- public API for graders -----------------------------------------------------------------------------
+
+    def has(self, name: str) -> bool:
+        return bool(self.probe(name)["defined"])
+
+    def probe(self, name: str) -> dict:
+        return self._request("probe", {"name": name}, what=name)
+
+    def call(self, name: str, *args: Any, seed: int | None = None, timeout: float | None = None,
+             no_grad: bool = False, **kwargs: Any) -> Any:
+        """Call the student's function `name`. Raises a SubmissionError subclass written for the student."""
+        return self._request("call", {"target": name, "args": list(args), "kwargs": kwargs, "seed": seed,
+                                      "no_grad": no_grad},
+                             what=f"{name}()", timeout=timeout, name=name)
+
+    def new(self, class_name: str, *args: Any, seed: int | None = 0, **kwargs: Any) -> Remote:
+        """Build an instance of the student's class; torch is seeded first so inits are reproducible."""
+        label = _call_label(class_name, args, kwargs)
+        obj = self._request("call", {"target": class_name, "args": list(args), "kwargs": kwargs, "seed": seed},
+                            what=label, name=class_name)
+        if not isinstance(obj, Remote):
+            raise SubmissionError(f"{label} returned a {type(obj).__name__}, not an object")
+        obj.label = label
+        return obj
+
+    def get(self, name: str) -> Any:
+        """The value of a global variable of the notebook (data comes back as data, objects as handles)."""
+        return self._request("get", {"name": name}, what=name, name=name)
+
+    def run(self, code: str, timeout: float | None = None, what: str = "grading code", name: str | None = None,
+            **inputs: Any) -> Any:
+        """Run grader-authored code in the kernel, with the student's names visible; it sets `result`.
+
+        `name` is the student name the code is mostly about, so a NameError on it reads as "not defined"."""
+        return self._request("run", {"code": code, "inputs": inputs}, what=what, timeout=timeout, name=name)
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    def _install(self) -> None:
+        """Load the kernel-side agent as a fresh module, after the notebook ran (so no cell could touch it)."""
+        assert self._session is not None
+        code = (
+            "import types as _t\n"
+            "__gk__ = _t.ModuleType('__gk__')\n"
+            "__gk__.__dict__['__file__'] = '<gradekit kernel_side>'\n"
+            f"exec(compile({KERNEL_SIDE_SOURCE!r}, '<gradekit kernel_side>', 'exec'), __gk__.__dict__)\n"
+            "__gk__.agent = __gk__.Agent(get_ipython().user_ns)\n"
+            "del _t\n"
+        )
+        _, err = self._session.execute(code, timeout=60)
+        if err is not None:
+            raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}")
+        self._installed = True
+
+    def _request(self, op: str, params: dict, *, what: str, timeout: float | None = None,
+                 name: str | None = None) -> Any:
+        if self._unavailable:
+            raise Unavailable(self._unavailable)
+        assert self._session is not None
+        try:
+            if not self._installed:
+                self._install()
+            tree, tensors = kernel_side.encode(params)
+            blob_path = ""
+            if tensors:
+                blob_dir = self._session.workdir / ".gk"
+                blob_dir.mkdir(exist_ok=True)
+                path = blob_dir / f"in-{uuid.uuid4().hex}.safetensors"
+                path.write_bytes(kernel_side.tensors_to_bytes(tensors))
+                blob_path = str(path)
+            request = json.dumps({"op": op, "params": tree})
+            code = f"__gk__.agent.handle({request!r}, {blob_path!r})"
+            outputs, err = self._session.execute(code, timeout=timeout or self.default_timeout)
+        except KernelDied as exc:
+            self._unavailable = f"{exc}; nothing more could be checked"
+            raise Unavailable(self._unavailable) from None
+        finally:
+            if "blob_path" in locals() and blob_path:
+                Path(blob_path).unlink(missing_ok=True)
+        if err is not None:
+            if err["ename"] == TIMEOUT_ENAME:
+                raise SubmissionTimeout(f"{what} ran past its {timeout or self.default_timeout:.0f} s limit")
+            raise BadReply(f"the grading request for {what} failed in your kernel: {err['ename']}: {err['evalue']}")
+        reply = _find_reply(outputs)
+        if not reply.get("ok"):
+            raise self._student_error(what, reply.get("error") or {}, name)
+        try:
+            tensors = kernel_side.tensors_from_bytes(base64.b64decode(reply.get("blob", ""), validate=True))
+            return kernel_side.decode(reply.get("value"), tensors, self._resolve)
+        except (CodecError, binascii.Error, ValueError, TypeError, KeyError) as exc:
+            raise BadReply(f"the reply to {what} could not be read: {exc}") from None
+
+    def _resolve(self, id: int, type_name: str) -> Remote:
+        return Remote(self, id, type_name, type_name)
+
+    def _student_error(self, what: str, error: dict, name: str | None) -> SubmissionError:
+        etype = str(error.get("type", ""))
+        message = str(error.get("message", ""))
+        if etype == "NotImplementedError":
+            return NotImplementedByStudent(f"{what}: not implemented yet (it still raises NotImplementedError)")
+        if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
+            return MissingName(f"`{name}` is not defined in your notebook: check that the cell defining it "
+                               "runs without an error")
+        if etype == "KeyboardInterrupt":
+            return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
+        where = ""
+        frames = error.get("frames") or []
+        if frames and self._locate is not None:
+            where = self._locate(frames[-1])
+        return StudentCodeError(what, error, where)
+
+
+def _find_reply(outputs: list[dict]) -> dict:
+    replies = [o for o in outputs if o.get("output_type") == "display_data"
+               and kernel_side.REPLY_MIME in o.get("data", {})]
+    if len(replies) != 1:
+        raise BadReply("your kernel did not answer the grading request (it got no reply, or more than one)")
+    reply = replies[0]["data"][kernel_side.REPLY_MIME]
+    if not isinstance(reply, dict):
+        raise BadReply("your kernel answered the grading request with something that is not a reply")
+    return reply
+
+
+def _call_label(name: str, args: tuple, kwargs: dict) -> str:
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if isinstance(value, (int, float, bool, str, type(None))) else type(value).__name__
+    return text if len(text) <= 30 else text[:27] + "..."

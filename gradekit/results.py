@@ -1,0 +1,155 @@
+"""The results model: one CheckResult per grader test, rolled up per question and per submission.
+
+Everything downstream (HTML, CSV, Gradescope, the batch's resume logic) reads only these classes, so the
+JSON form is versioned and documented in docs/results-schema.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "gradekit.results/1"
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one grader test: what was checked, what it was worth, what the student should do."""
+
+    question: str
+    name: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+    hidden: bool = False
+    # "passed" | "failed" | "error" (the check itself could not run: kernel died, bad reply) | "skipped"
+    status: str = "passed"
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    points: float
+    max_points: float
+    checks: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def messages(self) -> list[str]:
+        """Distinct failure messages, in order: a template's ten "not implemented" failures read as one."""
+        seen: list[str] = []
+        for c in self.checks:
+            if not c.passed and c.message and c.message not in seen:
+                seen.append(c.message)
+        return seen
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    checks: list[CheckResult] = field(default_factory=list)
+    # question id -> title, in the assignment's order; questions with no check still appear (0 / 0).
+    question_titles: dict[str, str] = field(default_factory=dict)
+    mode: str = "batch"  # "batch" grades hidden checks too; "check" is a student's public self-check
+    # Notes about the run as a whole: a load error, cells that raised, timeouts, a sandbox that was off.
+    notes: list[str] = field(default_factory=list)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None  # set when the notebook could not be graded at all
+    duration_s: float = 0.0
+    schema: str = SCHEMA
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 4)
+
+    def questions(self) -> list[QuestionResult]:
+        order = list(self.question_titles)
+        for c in self.checks:
+            if c.question not in order:
+                order.append(c.question)
+        out = []
+        for qid in order:
+            checks = [c for c in self.checks if c.question == qid]
+            out.append(
+                QuestionResult(
+                    id=qid,
+                    title=self.question_titles.get(qid, qid),
+                    points=round(sum(c.points for c in checks), 4),
+                    max_points=round(sum(c.max_points for c in checks), 4),
+                    checks=checks,
+                )
+            )
+        return out
+
+    def question_scores(self) -> dict[str, float]:
+        return {q.id: q.points for q in self.questions()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "student": self.student,
+            "assignment": self.assignment,
+            "mode": self.mode,
+            "score": self.score,
+            "max_score": self.max_score,
+            "duration_s": round(self.duration_s, 3),
+            "error": self.error,
+            "notes": self.notes,
+            "cell_errors": self.cell_errors,
+            "questions": [
+                {"id": q.id, "title": q.title, "points": q.points, "max_points": q.max_points}
+                for q in self.questions()
+            ],
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"unsupported results schema {data.get('schema')!r}, expected {SCHEMA!r}")
+        return cls(
+            student=data["student"],
+            assignment=data["assignment"],
+            checks=[CheckResult(**c) for c in data["checks"]],
+            question_titles={q["id"]: q["title"] for q in data["questions"]},
+            mode=data.get("mode", "batch"),
+            notes=list(data.get("notes", [])),
+            cell_errors=list(data.get("cell_errors", [])),
+            error=data.get("error"),
+            duration_s=float(data.get("duration_s", 0.0)),
+        )
+
+    def write_json(self, path: Path) -> None:
+        write_atomic(path, json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def read_json(cls, path: Path) -> SubmissionResult:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a killed batch never leaves half a file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,103 @@
+"""Grade one notebook: load it, run it in a fresh sandboxed kernel, run the graders against it.
+
+`grade_notebook` always returns a SubmissionResult. A notebook that cannot be read or run still goes
+through the graders, with a proxy that answers every request with the reason, so the student sees every
+question with 0 points and one message each, and the TA's gradebook has a complete row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from gradekit.config import Assignment
+from gradekit.kernel import KernelSession
+from gradekit.notebook import NotebookLoadError, code_locator, load_notebook, prepare_cells
+from gradekit.plugin import GradingContext, GradingPlugin
+from gradekit.proxy import Submission
+from gradekit.results import CheckResult, SubmissionResult
+from gradekit.sandbox import Sandbox
+
+
+class GraderError(RuntimeError):
+    """The graders themselves could not be collected or run: a course-staff problem, not a student's."""
+
+
+def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", student: str | None = None,
+                   sandbox_mode: str = "auto", data: Path | None = None, hidden_paths: list[Path] | None = None,
+                   threads: int = 1) -> SubmissionResult:
+    start = time.monotonic()
+    path = Path(path)
+    result = SubmissionResult(student=student or path.stem, assignment=assignment.name, mode=mode,
+                              question_titles=assignment.question_titles)
+    try:
+        nb = load_notebook(path)
+    except NotebookLoadError as exc:
+        result.error = str(exc)
+        result.checks = run_graders(assignment, Submission(None, unavailable=f"your notebook could not be "
+                                                           f"graded: {exc}"), mode, data)
+        result.duration_s = time.monotonic() - start
+        return result
+
+    prepared = prepare_cells(nb, setup=assignment.setup_code(), skip_tags=assignment.skip_tags,
+                             replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
+    result.notes.extend(prepared.notes)
+    scratch = Path(tempfile.mkdtemp(prefix="gk-scratch-"))
+    hidden = [assignment.root, path.resolve().parent, *(hidden_paths or [])]
+    if data is not None:
+        hidden.append(Path(data).resolve())
+    sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads)
+    if sandbox.note:
+        result.notes.append(sandbox.note)
+    try:
+        assignment.prepare_workspace(scratch, data)
+        with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
+                           notebook_timeout=assignment.notebook_timeout) as session:
+            report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
+            result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
+            result.notes.extend(report.notes)
+            setup_errors = [e for e in report.errors if e.cell == 0]
+            if setup_errors:
+                raise GraderError(f"the assignment's grading set-up failed: {setup_errors[0].ename}: "
+                                  f"{setup_errors[0].evalue}")
+            if report.aborted:
+                result.notes.append(report.aborted)
+            submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
+                                    default_timeout=assignment.call_timeout)
+            result.checks = run_graders(assignment, submission, mode, data)
+    except GraderError as exc:
+        result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
+    except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
+        result.error = f"grading stopped unexpectedly ({type(exc).__name__}: {exc}); please tell your course staff"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if result.error and not result.checks:
+        with contextlib.suppress(GraderError):
+            result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data)
+    result.duration_s = time.monotonic() - start
+    return result
+
+
+def run_graders(assignment: Assignment, submission: Submission, mode: str,
+                data: Path | None) -> list[CheckResult]:
+    """Run the assignment's pytest graders in this process against `submission`; collect CheckResults."""
+    context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data)
+    args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
+            "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,
+            "-W", "ignore::DeprecationWarning"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(args, plugins=[GradingPlugin(context)])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        tail = "\n".join(out.getvalue().strip().splitlines()[-15:])
+        print(tail, file=sys.stderr)
+        raise GraderError(f"the graders for {assignment.name} could not run (pytest exit {int(code)})")
+    return context.results

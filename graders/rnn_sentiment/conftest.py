@@ -1,0 +1,73 @@
+"""Fixtures for the rnn_sentiment graders: the reference implementation, the data, and fresh randomness.
+
+`submission`, `assignment` and `data_path` come from gradekit's pytest plugin.
+"""
+
+import random
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
+
+from workspace import splits as load_splits  # noqa: E402
+
+import reference.rnn_sentiment as ref  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def reference():
+    return ref
+
+
+@pytest.fixture(scope="session")
+def hparams():
+    return ref.HyperParams()
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    """Drawn per grading run, so no submission can be tuned to the inputs it will be checked on."""
+    return secrets.randbits(31)
+
+
+@pytest.fixture
+def gen(seed, request) -> torch.Generator:
+    """A torch generator seeded per run and per check."""
+    return torch.Generator().manual_seed(seed + hash(request.node.name) % 10_000)
+
+
+@pytest.fixture
+def pyrng(seed, request) -> random.Random:
+    return random.Random(seed + hash(request.node.name) % 10_000)
+
+
+@pytest.fixture(scope="session")
+def splits(data_path):
+    return load_splits(data_path)
+
+
+@pytest.fixture(scope="session")
+def train_texts(splits) -> list[str]:
+    return [r.text for r in splits.train]
+
+
+@pytest.fixture(scope="session")
+def ref_vocab(train_texts, hparams) -> dict[str, int]:
+    return ref.build_vocab(train_texts, min_freq=5, hparams=hparams)
+
+
+@pytest.fixture(scope="session")
+def hparams_dict(hparams) -> dict:
+    """The constants the student's functions receive: sent as a namespace object built in the kernel."""
+    return {k: getattr(hparams, k) for k in ("PAD_TOKEN", "UNK_TOKEN", "PAD_INDEX", "UNK_INDEX", "MAX_LENGTH")}
+
+
+@pytest.fixture(scope="session")
+def student_hparams(submission):
+    """The notebook's own HyperParams() instance (a handle into the kernel), as the student's code expects."""
+    return submission.run("result = HyperParams()", what="HyperParams()", name="HyperParams")

@@ -1,0 +1,79 @@
+"""Q1 build_vocab: the same words as the reference on corpora drawn at grading time, with valid ids."""
+
+import pytest
+
+from gradekit.datasets.sentiment import generate_corpus
+
+Q = "build_vocab"
+
+
+def student_vocab(submission, student_hparams, texts, min_freq):
+    vocab = submission.call("build_vocab", texts, min_freq, hparams=student_hparams)
+    if not isinstance(vocab, dict):
+        pytest.fail(f"build_vocab should return a dict word -> id, but it returned a {type(vocab).__name__}")
+    return vocab
+
+
+def explain_difference(got: dict, expected: dict, hparams) -> str:
+    extra = sorted(set(got) - set(expected))
+    missing = sorted(set(expected) - set(got))
+    parts = []
+    if extra:
+        parts.append(f"{len(extra)} word(s) that should not be there, e.g. {extra[:5]}")
+        if any(w.lower() in hparams.STOP_WORDS for w in extra):
+            parts.append("stop words must be dropped after lower-casing ('The' is the stop word 'the')")
+        if any(w != w.lower() for w in extra):
+            parts.append("words must be lower-cased")
+        if any(w in ("br", "div", "p", "i", "b") for w in extra):
+            parts.append("HTML tags such as <br /> must be removed before splitting into words")
+    if missing:
+        parts.append(f"{len(missing)} word(s) missing, e.g. {missing[:5]}")
+    return "; ".join(parts)
+
+
+@pytest.mark.question(Q, points=2)
+def test_same_words_as_reference(submission, student_hparams, reference, hparams, pyrng):
+    """Keeps the same words as the reference on a corpus drawn at grading time"""
+    texts = [r.text for r in generate_corpus(300, seed=pyrng.randrange(10**6))]
+    got = student_vocab(submission, student_hparams, texts, 5)
+    expected = reference.build_vocab(texts, 5, hparams)
+    assert set(got) == set(expected), "build_vocab: " + explain_difference(got, expected, hparams)
+
+
+@pytest.mark.question(Q, points=1)
+def test_special_tokens(submission, student_hparams, hparams):
+    """Gives <pad> and <unk> their ids"""
+    got = student_vocab(submission, student_hparams, ["good plot, good plot"], 1)
+    assert got.get("<pad>") == hparams.PAD_INDEX and got.get("<unk>") == hparams.UNK_INDEX, (
+        f"build_vocab: '<pad>' must have id {hparams.PAD_INDEX} and '<unk>' id {hparams.UNK_INDEX}; "
+        f"yours are {got.get('<pad>')} and {got.get('<unk>')}")
+
+
+@pytest.mark.question(Q, points=1)
+def test_ids_are_contiguous(submission, student_hparams, pyrng):
+    """Uses the ids 0 .. len(vocab) - 1, each once"""
+    texts = [r.text for r in generate_corpus(120, seed=pyrng.randrange(10**6))]
+    got = student_vocab(submission, student_hparams, texts, 2)
+    ids = sorted(got.values())
+    assert ids == list(range(len(got))), (
+        "build_vocab: ids must be 0, 1, ..., len(vocab) - 1 with no gaps or repeats (the embedding table has "
+        f"len(vocab) rows); yours run from {ids[0] if ids else None} to {ids[-1] if ids else None} "
+        f"for {len(got)} words")
+
+
+@pytest.mark.parametrize(
+    "texts, min_freq, expected_words",
+    [
+        pytest.param(["Great<br />great GREAT"], 3, {"great"}, id="html-and-case"),
+        pytest.param(["The plot. the PLOT, The plot"], 3, {"plot"}, id="capitalised-stop-words"),
+        pytest.param(["dull dull", "dull moving"], 3, {"dull"}, id="min-freq-is-inclusive"),
+        pytest.param(["not bad but not good"], 2, {"not"}, id="negations-are-words"),
+    ],
+)
+@pytest.mark.question(Q, points=0.5, hidden=True)
+def test_word_rules(submission, student_hparams, texts, min_freq, expected_words):
+    """Word rules: tags, case, stop words, min_freq"""
+    got = student_vocab(submission, student_hparams, texts, min_freq)
+    words = set(got) - {"<pad>", "<unk>"}
+    assert words == expected_words, (
+        f"build_vocab({texts!r}, min_freq={min_freq}) kept {sorted(words)}, expected {sorted(expected_words)}")

@@ -1,0 +1,54 @@
+"""Q9 learning: a fresh RNNClassifier trained with the student's `train` for a fixed budget must classify
+held-out reviews. Their texts go into the kernel as ids; their labels never leave the host."""
+
+import pytest
+import torch
+
+Q = "accuracy_threshold"
+
+LEARN = """
+import collections
+import torch
+_Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
+torch.manual_seed(seed)
+model = RNNClassifier(vocab_size, embedding_dim, hidden_size)
+optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+criterion = torch.nn.BCELoss()
+batches = [_Batch(*b) for b in train_data]
+order = torch.Generator().manual_seed(seed)
+for _ in range(epochs):
+    train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
+          criterion)
+model.eval()
+with torch.no_grad():
+    result = torch.cat([model(text, lengths).reshape(-1) for text, lengths in test_data])
+"""
+
+
+def ids(reference, vocab, hparams, reviews):
+    return [reference.tokenize(vocab, hparams, r.text)[: hparams.MAX_LENGTH] for r in reviews]
+
+
+@pytest.mark.question(Q, points=3)
+def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, assignment, seed):
+    """Trained with your train, the classifier clears the accuracy threshold on held-out reviews"""
+    s = assignment.settings
+    train_reviews = splits.train[: int(s["learn_train_reviews"])]
+    train_batches = reference.make_batches(ids(reference, ref_vocab, hparams, train_reviews),
+                                           [r.label for r in train_reviews], int(s["learn_batch_size"]))
+    test_ids = ids(reference, ref_vocab, hparams, splits.test)
+    test_batches = reference.make_batches(test_ids, [0] * len(test_ids), 100)  # labels stay on the host
+    probs = submission.run(
+        LEARN, timeout=float(s["learn_timeout"]), what="training RNNClassifier with your train", name="train",
+        seed=seed % 1000, vocab_size=len(ref_vocab), embedding_dim=int(s["learn_embedding_dim"]),
+        hidden_size=int(s["learn_hidden_size"]), lr=float(s["learn_lr"]), epochs=int(s["learn_epochs"]),
+        train_data=[(b.text, b.lengths, b.label) for b in train_batches],
+        test_data=[(b.text, b.lengths) for b in test_batches])
+    if not isinstance(probs, torch.Tensor) or probs.shape != (len(splits.test),):
+        pytest.fail("the trained RNNClassifier did not return one probability per held-out review")
+    labels = torch.tensor([r.label for r in splits.test], dtype=torch.float32)
+    accuracy = ((probs > 0.5).float() == labels).float().mean().item()
+    threshold = float(s["accuracy_threshold"])
+    assert accuracy >= threshold, (
+        f"after {s['learn_epochs']} epochs of your train on {len(train_reviews):,} reviews, RNNClassifier classified "
+        f"{accuracy:.1%} of {len(labels)} held-out reviews correctly; the threshold is {threshold:.0%}")

@@ -1,0 +1,32 @@
+"""Q8 parameter counts: the architecture's count, and the notebook's model within its budget."""
+
+import pytest
+import torch
+
+Q = "param_count"
+
+
+def trainable(module) -> int:
+    return sum(int(torch.Size(p["shape"]).numel()) for p in module.parameters() if p["requires_grad"])
+
+
+@pytest.mark.question(Q, points=1)
+def test_architecture_count(submission, reference):
+    """RNNClassifier(25002, 100, 256) has the reference's parameter count"""
+    count = trainable(submission.new("RNNClassifier", 25002, 100, 256))
+    expected = reference.count_parameters(reference.RNNClassifier(25002, 100, 256))
+    assert count == expected, (
+        f"RNNClassifier(25002, 100, 256) has {count:,} trainable parameters, expected {expected:,}: embedding "
+        "25,002 x 100, LSTM 4 x 256 x (100 + 256 + 2), output 256 + 1. A linear layer over every time step "
+        "(hidden_size x MAX_LENGTH inputs) is the usual cause of a larger count")
+
+
+@pytest.mark.question(Q, points=1)
+def test_notebook_model_within_budget(submission, assignment):
+    """The notebook's `model` is an RNNClassifier within the parameter budget"""
+    budget = int(assignment.settings["parameter_budget"])
+    model = submission.get("model")
+    type_name = getattr(model, "type_name", type(model).__name__)
+    assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
+    count = trainable(model)
+    assert 0 < count <= budget, f"`model` has {count:,} trainable parameters; the budget is {budget:,}"

@@ -1,0 +1,135 @@
+"""Q7 train and evaluate, judged by behaviour on a small probe model of the grader's own (so a bug in Q3-Q5
+cannot fail these checks): train learns, evaluate measures without changing anything."""
+
+import pytest
+import torch
+
+from gradekit import checks
+
+Q = "train_evaluate"
+
+# Runs in the student's kernel: a tiny bag-of-embeddings model, the student's train or evaluate on it, and
+# a record of how the model was called. Returns data only.
+PROBE = """
+import collections
+import torch
+from torch import nn
+
+class _Probe(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(vocab_size, 8, padding_idx=0)
+        self.out = nn.Linear(8, 1)
+    def forward(self, text, lengths=None):
+        mean = self.emb(text).sum(0) / (text != 0).sum(0).clamp(min=1)[:, None]
+        return torch.sigmoid(self.out(mean)).view(-1)
+
+_Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
+torch.manual_seed(seed)
+model = _Probe()
+batches = [_Batch(*b) for b in data]
+calls = []
+hook = model.register_forward_hook(lambda m, i, o: calls.append([torch.is_grad_enabled(), m.training]))
+before = {k: v.clone() for k, v in model.state_dict().items()}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+criterion = nn.BCELoss()
+if which == "train":
+    model.eval()
+    returned = train(model, batches, optimizer, criterion)
+else:
+    model.train()
+    returned = evaluate(model, batches, criterion)
+hook.remove()
+changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
+has_grad = [n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
+model.eval()
+with torch.no_grad():
+    probs = [model(b.text, b.lengths) for b in batches]
+result = {"returned": returned, "changed": changed, "calls": calls, "probs": probs, "has_grad": has_grad}
+"""
+
+
+@pytest.fixture(scope="module")
+def batches(reference, ref_vocab, hparams, splits):
+    reviews = splits.train[:96]
+    ids = [reference.tokenize(ref_vocab, hparams, r.text)[: hparams.MAX_LENGTH] for r in reviews]
+    made = reference.make_batches(ids, [r.label for r in reviews], batch_size=32)
+    return [(b.text, b.lengths, b.label) for b in made]
+
+
+def run_probe(submission, which, batches, vocab_size, name):
+    out = submission.run(PROBE, what=f"{name}(model, iterator, optimizer, criterion)", name=name, which=which,
+                         data=batches, seed=7, vocab_size=vocab_size)
+    returned = out["returned"]
+    if not (isinstance(returned, tuple) and len(returned) == 2):
+        pytest.fail(f"{name} should return (mean loss, mean accuracy); it returned {checks.describe_value(returned)}")
+    return out, [checks.number(v, f"{name}'s returned {k}") for k, v in zip(("loss", "accuracy"), returned,
+                                                                               strict=True)]
+
+
+@pytest.fixture(scope="module")
+def trained(submission, batches, ref_vocab):
+    return run_probe(submission, "train", batches, len(ref_vocab), "train")
+
+
+@pytest.fixture(scope="module")
+def evaluated(submission, batches, ref_vocab):
+    return run_probe(submission, "evaluate", batches, len(ref_vocab), "evaluate")
+
+
+@pytest.mark.question(Q, points=1)
+def test_train_updates_weights(trained):
+    """train changes the model's weights"""
+    out, _ = trained
+    assert out["changed"], "train: no weight changed; call loss.backward() and optimizer.step() for each batch"
+
+
+@pytest.mark.question(Q, points=0.5)
+def test_train_uses_training_mode(trained):
+    """train puts the model in training mode"""
+    out, _ = trained
+    assert out["calls"] and all(training for _, training in out["calls"]), (
+        "train: the model was not in training mode during train; call model.train() first")
+
+
+@pytest.mark.question(Q, points=0.5)
+def test_train_returns_mean_loss_and_accuracy(trained):
+    """train returns a plausible mean loss and an accuracy in [0, 1]"""
+    _, (loss, acc) = trained
+    assert 0 < loss < 5 and 0 <= acc <= 1, (
+        f"train returned loss {loss:.4g} and accuracy {acc:.4g}: return the mean loss and mean accuracy over "
+        "batches (accuracy between 0 and 1)")
+
+
+@pytest.mark.question(Q, points=1)
+def test_evaluate_changes_nothing(evaluated):
+    """evaluate leaves every weight unchanged"""
+    out, _ = evaluated
+    assert not out["changed"], f"evaluate changed weights ({', '.join(out['changed'])}); it must not train"
+
+
+@pytest.mark.question(Q, points=1)
+def test_evaluate_without_gradient_in_eval_mode(evaluated):
+    """evaluate runs the model in eval mode without gradients"""
+    out, _ = evaluated
+    calls = out["calls"]
+    assert calls, "evaluate never called the model"
+    assert not any(grad for grad, _ in calls), "evaluate: wrap the loop in `with torch.no_grad():`"
+    assert not any(training for _, training in calls), "evaluate: call model.eval() first"
+    assert not out["has_grad"], "evaluate computed gradients (loss.backward()); it must only measure"
+
+
+@pytest.mark.question(Q, points=1)
+def test_evaluate_reports_true_loss_and_accuracy(evaluated, batches):
+    """evaluate's loss and accuracy are those of the model's predictions"""
+    out, (loss, acc) = evaluated
+    probs = [checks.tensor(p, "the probe model's predictions") for p in out["probs"]]
+    labels = [b[2] for b in batches]
+    bce = torch.nn.BCELoss()
+    want_loss = sum(bce(p, y).item() for p, y in zip(probs, labels, strict=True)) / len(probs)
+    want_acc = sum(((p > 0.5).float() == y).float().mean().item() for p, y in zip(probs, labels, strict=True))
+    want_acc /= len(probs)
+    assert abs(loss - want_loss) < 1e-4, f"evaluate returned loss {loss:.4f}; the mean batch loss is {want_loss:.4f}"
+    assert abs(acc - want_acc) < 1e-4, (
+        f"evaluate returned accuracy {acc:.4f}; the predictions' mean batch accuracy is {want_acc:.4f} "
+        "(check binary_accuracy, and give it logits: torch.logit(predictions, eps=1e-6))")

@@ -1,0 +1,1 @@
+"""Reference implementations of the course assignments, used by the graders and their tests."""

@@ -1,0 +1,273 @@
+"""Unit tests for gradekit.export: gradebook CSV, Gradescope results.json, results JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gradekit.export import (
+    format_number,
+    gradebook_csv,
+    gradescope_results,
+    write_gradebook_csv,
+    write_gradescope,
+    write_results_json,
+)
+from gradekit.results import CheckResult, SubmissionResult
+
+TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
+GRADESCOPE_TOP_KEYS = {
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "visibility",
+    "stdout_visibility",
+    "extra_data",
+    "tests",
+}
+GRADESCOPE_TEST_KEYS = {
+    "score",
+    "max_score",
+    "status",
+    "name",
+    "name_format",
+    "number",
+    "output",
+    "output_format",
+    "tags",
+    "visibility",
+}
+
+
+def chk(question, name, points, max_points=1.0, *, message="", hidden=False, status=None):
+    passed = points >= max_points
+    return CheckResult(
+        question,
+        name,
+        points,
+        max_points,
+        passed,
+        message,
+        hidden,
+        status or ("passed" if passed else "failed"),
+    )
+
+
+def make(student="s1", checks=(), **kw):
+    return SubmissionResult(
+        student=student, assignment="HW3", checks=list(checks), question_titles=dict(TITLES), **kw
+    )
+
+
+def full_marks(student="full"):
+    return make(
+        student, [chk("attn", "shape", 1), chk("attn", "values", 1), chk("lstm", "h_seq shape", 2, 2)]
+    )
+
+
+def zero(student="zero"):
+    return make(
+        student, [chk("attn", "shape", 0, message="nope"), chk("lstm", "h_seq shape", 0, 2, message="no")]
+    )
+
+
+def partial(student="partial"):
+    return make(student, [chk("attn", "shape", 1), chk("lstm", "h_seq shape", 1.5, 2, message="close")])
+
+
+def with_hidden(student="hidden"):
+    return make(
+        student,
+        [
+            chk("attn", "shape", 1),
+            chk("attn", "secret", 0, message="hidden failure", hidden=True),
+            chk("lstm", "h_seq shape", 2, 2),
+            chk("lstm", "secret", 0.5, hidden=True),
+        ],
+        duration_s=12.345,
+    )
+
+
+def check_mode(student="selfcheck"):
+    return make(
+        student, [chk("attn", "shape", 1), chk("lstm", "h_seq shape", 0, 2, message="wrong")], mode="check"
+    )
+
+
+def error_result(student="broken"):
+    return make(
+        student,
+        error="notebook is not valid JSON",
+        notes=["timeout"],
+        cell_errors=[{"cell": 2, "ename": "NameError", "evalue": "x", "line": "x"}],
+    )
+
+
+def nasty():
+    return make('a&b"c', [chk("attn", "<script>", 0, message="<script>alert(1)</script>\nline 2")])
+
+
+ALL = [full_marks, zero, partial, with_hidden, check_mode, error_result, nasty]
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (2, "2"),
+        (2.0, "2"),
+        (1.5, "1.5"),
+        (0.1 + 0.2, "0.3"),
+        (1 / 3, "0.3333"),
+        (-0.0, "0"),
+        (10, "10"),
+        (0.00001, "0"),
+    ],
+)
+def test_format_number(value, text):
+    assert format_number(value) == text
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+def test_gradebook_csv_exact_content():
+    results = [partial("carol"), full_marks("alice"), zero("bob")]
+    assert gradebook_csv(results, ["attn", "lstm"]) == (
+        "student,score,max_score,attn,lstm\nalice,4,4,2,2\nbob,0,3,0,0\ncarol,2.5,3,1,1.5\n"
+    )
+
+
+def test_gradebook_csv_missing_question_is_zero():
+    text = gradebook_csv([make("s", [chk("attn", "shape", 1)])], ["attn", "lstm", "extra"])
+    assert text.splitlines()[1] == "s,1,1,1,0,0"
+
+
+def test_gradebook_csv_error_result_row():
+    assert gradebook_csv([error_result("x")], ["attn"]).splitlines()[1] == "x,0,0,0"
+
+
+def test_gradebook_csv_quotes_special_characters():
+    assert gradebook_csv([make('a,b"c')], []).splitlines()[1] == '"a,b""c",0,0'
+
+
+@pytest.mark.parametrize("student", ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)"])
+def test_gradebook_csv_formula_injection_guard(student):
+    assert gradebook_csv([make(student)], []).splitlines()[1].startswith("'" + student)
+
+
+@pytest.mark.parametrize("student", ["alice", "a=b", "1+1"])
+def test_gradebook_csv_plain_ids_untouched(student):
+    assert gradebook_csv([make(student)], []).splitlines()[1].startswith(student + ",")
+
+
+def test_write_gradebook_csv(tmp_path):
+    path = tmp_path / "out" / "grades.csv"
+    write_gradebook_csv([full_marks("alice")], ["attn", "lstm"], path)
+    assert path.read_text(encoding="utf-8") == "student,score,max_score,attn,lstm\nalice,4,4,2,2\n"
+
+
+def test_write_gradebook_csv_leaves_no_temp_files(tmp_path):
+    write_gradebook_csv([full_marks()], ["attn"], tmp_path / "grades.csv")
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
+
+
+# ---------------------------------------------------------------------------------------------- Gradescope
+
+
+def test_gradescope_one_test_per_check():
+    assert len(gradescope_results(with_hidden())["tests"]) == 4
+
+
+def test_gradescope_visibility_mapping():
+    tests = gradescope_results(with_hidden())["tests"]
+    assert {t["name"]: t["visibility"] for t in tests} == {
+        "attn: shape": "visible",
+        "attn: secret": "after_published",
+        "lstm: h_seq shape": "visible",
+        "lstm: secret": "after_published",
+    }
+
+
+@pytest.mark.parametrize("factory", ALL)
+def test_gradescope_score_is_sum_of_tests(factory):
+    data = gradescope_results(factory())
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+
+
+@pytest.mark.parametrize("factory", ALL)
+def test_gradescope_score_matches_result(factory):
+    result = factory()
+    assert gradescope_results(result)["score"] == result.score
+
+
+@pytest.mark.parametrize("factory", ALL)
+def test_gradescope_uses_documented_keys_only(factory):
+    data = gradescope_results(factory())
+    assert set(data) <= GRADESCOPE_TOP_KEYS
+    assert all(set(t) <= GRADESCOPE_TEST_KEYS for t in data["tests"])
+
+
+def test_gradescope_hides_stdout():
+    assert gradescope_results(full_marks())["stdout_visibility"] == "hidden"
+
+
+def test_gradescope_numbers_tests_by_question():
+    assert [t["number"] for t in gradescope_results(with_hidden())["tests"]] == ["1.1", "1.2", "2.1", "2.2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [("failed", "failed"), ("error", "failed"), ("skipped", "failed")]
+)
+def test_gradescope_status_is_passed_or_failed(status, expected):
+    result = make(checks=[chk("attn", "shape", 0, status=status)])
+    assert gradescope_results(result)["tests"][0]["status"] == expected
+
+
+def test_gradescope_error_check_output_says_it_could_not_run():
+    result = make(checks=[chk("attn", "shape", 0, message="kernel died", status="error")])
+    assert gradescope_results(result)["tests"][0]["output"] == "This check could not run.\nkernel died"
+
+
+def test_gradescope_failed_check_output_is_message():
+    assert gradescope_results(nasty())["tests"][0]["output"] == "<script>alert(1)</script>\nline 2"
+
+
+def test_gradescope_output_format_is_text():
+    data = gradescope_results(nasty())
+    assert (data["output_format"], data["tests"][0]["output_format"]) == ("text", "text")
+
+
+def test_gradescope_summary_mentions_error():
+    assert "could not be graded: notebook is not valid JSON" in gradescope_results(error_result())["output"]
+
+
+def test_gradescope_execution_time_is_whole_seconds():
+    assert gradescope_results(with_hidden())["execution_time"] == 12
+
+
+def test_write_gradescope_is_valid_json(tmp_path):
+    path = tmp_path / "results" / "results.json"
+    write_gradescope(with_hidden(), path)
+    assert json.loads(path.read_text(encoding="utf-8")) == gradescope_results(with_hidden())
+
+
+# ---------------------------------------------------------------------------------------------- results JSON
+
+
+@pytest.mark.parametrize("factory", ALL)
+def test_results_json_round_trip(factory):
+    result = factory()
+    assert SubmissionResult.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize("factory", ALL)
+def test_write_results_json_round_trip(factory, tmp_path):
+    result = factory()
+    path = tmp_path / "r.json"
+    write_results_json(result, path)
+    assert SubmissionResult.read_json(path) == result
