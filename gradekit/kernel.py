@@ -9,6 +9,7 @@ interrupt is declared hung (and killed) instead of blocking the batch, and outpu
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -222,15 +223,14 @@ def _error_of(outputs: list[dict], timed_out: bool = False) -> dict | None:
         return {"ename": TIMEOUT_ENAME, "evalue": "", "line": ""}
     for out in outputs:
         if out.get("output_type") == "error":
-            return {"ename": out.get("ename", "Error"), "evalue": str(out.get("evalue", "")),
+            evalue = re.sub(r"\(\S+\.py, line (\d+)\)", r"(line \1)", str(out.get("evalue", "")))
+            return {"ename": out.get("ename", "Error"), "evalue": evalue,
                     "line": _last_code_line(out.get("traceback", []))}
     return None
 
 
 def _last_code_line(traceback_lines: list[str]) -> str:
     """The '---->' line of an IPython traceback, stripped of colour codes: which line of the cell raised."""
-    import re
-
     ansi = re.compile(r"\x1b\[[0-9;]*m")
     arrow = ""
     for block in traceback_lines:

@@ -141,6 +141,16 @@ def code_locator(nb: nbformat.NotebookNode):
     return locate
 
 
+def definition_cell(nb: nbformat.NotebookNode, name: str) -> int | None:
+    """The notebook position of the last code cell that defines `name` (def, class or assignment)."""
+    pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*=", re.MULTILINE)
+    found = None
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.get("cell_type") == "code" and pattern.search(str(cell.get("source", ""))):
+            found = position
+    return found
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__

@@ -112,10 +112,11 @@ class Submission:
     """What graders see of a student's notebook: its names, callable from the host through the kernel."""
 
     def __init__(self, session: KernelSession | None, *, unavailable: str | None = None,
-                 locate: Any = None, default_timeout: float = 60):
+                 locate: Any = None, explain_missing: Any = None, default_timeout: float = 60):
         self._session = session
         self._unavailable = unavailable
         self._locate = locate  # maps a traceback frame's code line to "cell N, line M: `code`"
+        self._explain_missing = explain_missing  # name -> why it is not defined, e.g. its cell raised
         self.default_timeout = default_timeout
         self._installed = False
 
@@ -220,8 +221,9 @@ class Submission:
         if etype == "NotImplementedError":
             return NotImplementedByStudent(f"{what}: not implemented yet (it still raises NotImplementedError)")
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
-            return MissingName(f"`{name}` is not defined in your notebook: check that the cell defining it "
-                               "runs without an error")
+            why = self._explain_missing(name) if self._explain_missing else ""
+            return MissingName(f"`{name}` is not defined in your notebook" + (
+                f": {why}" if why else ": check that the cell defining it runs without an error"))
         if etype == "KeyboardInterrupt":
             return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
         where = ""

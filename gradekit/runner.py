@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from gradekit.config import Assignment
-from gradekit.kernel import KernelSession
-from gradekit.notebook import NotebookLoadError, code_locator, load_notebook, prepare_cells
+from gradekit.kernel import CellError, KernelSession
+from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.proxy import Submission
 from gradekit.results import CheckResult, SubmissionResult
@@ -71,6 +71,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             if report.aborted:
                 result.notes.append(report.aborted)
             submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
+                                    explain_missing=missing_explainer(nb, report.errors),
                                     default_timeout=assignment.call_timeout)
             result.checks = run_graders(assignment, submission, mode, data)
     except GraderError as exc:
@@ -84,6 +85,22 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data)
     result.duration_s = time.monotonic() - start
     return result
+
+
+def missing_explainer(nb, errors: list[CellError]):
+    """For "X is not defined": which cell should have defined X, and what went wrong with it."""
+    by_cell = {e.cell: e for e in errors}
+
+    def explain(name: str) -> str:
+        position = definition_cell(nb, name)
+        if position is None:
+            return f"no cell defines it (keep the name `{name}` from the assignment)"
+        error = by_cell.get(position)
+        if error is None:
+            return f"cell {position} defines it but did not run"
+        return f"cell {position}, which defines it, raised {error.ename}: {error.evalue}"
+
+    return explain
 
 
 def run_graders(assignment: Assignment, submission: Submission, mode: str,

@@ -26,6 +26,7 @@ def test_notebook_model_within_budget(submission, assignment):
     """The notebook's `model` is an RNNClassifier within the parameter budget"""
     budget = int(assignment.settings["parameter_budget"])
     model = submission.get("model")
+    assert model is not None, "`model` is None: create your RNNClassifier as `model` in the Q8 cell"
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
     count = trainable(model)

@@ -57,8 +57,14 @@ def batches(reference, ref_vocab, hparams, splits):
     return [(b.text, b.lengths, b.label) for b in made]
 
 
+SIGNATURES = {
+    "train": "train(model, iterator, optimizer, criterion)",
+    "evaluate": "evaluate(model, iterator, criterion)",
+}
+
+
 def run_probe(submission, which, batches, vocab_size, name):
-    out = submission.run(PROBE, what=f"{name}(model, iterator, optimizer, criterion)", name=name, which=which,
+    out = submission.run(PROBE, what=SIGNATURES[name], name=name, which=which,
                          data=batches, seed=7, vocab_size=vocab_size)
     returned = out["returned"]
     if not (isinstance(returned, tuple) and len(returned) == 2):

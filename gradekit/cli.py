@@ -1,0 +1,152 @@
+"""The command line: `grade check | batch | release | data` (also `python grade.py ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from gradekit.batch import BatchOptions, default_jobs, run_batch
+from gradekit.config import ConfigError, list_assignments, load_assignment
+from gradekit.notebook import NotebookLoadError, load_notebook, notebook_assignment
+from gradekit.release import ReleaseError, release
+from gradekit.report import write_feedback
+from gradekit.results import SubmissionResult
+from gradekit.runner import grade_notebook
+
+
+class UsageError(Exception):
+    pass
+
+
+def infer_assignment(notebook: Path, given: str | None) -> str:
+    if given:
+        return given
+    try:
+        name = notebook_assignment(load_notebook(notebook))
+    except NotebookLoadError:
+        name = None
+    if not name:
+        known = ", ".join(list_assignments()) or "none"
+        raise UsageError(f"could not tell which assignment {notebook.name} belongs to (its metadata does not say); "
+                         f"pass --assignment NAME (one of: {known})")
+    return name
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    notebook = Path(args.notebook)
+    if not notebook.exists():
+        raise UsageError(f"no such file: {notebook}")
+    assignment = load_assignment(infer_assignment(notebook, args.assignment))
+    print(f"Checking {notebook.name} against the public checks of {assignment.title} ...", file=sys.stderr)
+    result = grade_notebook(notebook, assignment, mode="check", sandbox_mode=args.sandbox, data=args.data)
+    out = Path(args.out) if args.out else notebook.with_suffix(".feedback.html")
+    write_feedback(result, out)
+    print(format_table(result))
+    print(f"\nFeedback page: {out}")
+    return 1 if result.error else 0
+
+
+def format_table(result: SubmissionResult) -> str:
+    """The per-question table a student reads in the terminal: points, and one message per failing question."""
+    lines = []
+    if result.error:
+        lines.append(f"Could not grade: {result.error}\n")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    for err in result.cell_errors:
+        lines.append(f"note: cell {err['cell']} raised {err['ename']}: {err['evalue'][:120]}")
+    if lines:
+        lines.append("")
+    width = max([len(q.title) for q in result.questions()] + [8])
+    for q in result.questions():
+        status = "passed" if q.max_points and q.points == q.max_points else "partial" if q.points else "failed"
+        lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
+        for message in q.messages[:3]:
+            wrapped = textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      ")
+            lines.append(wrapped)
+    label = "public checks" if result.mode == "check" else "all checks"
+    lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label})")
+    if result.mode == "check":
+        lines.append("Hidden checks run when your course staff grades; they test the same questions more widely.")
+    return "\n".join(lines)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    assignment = load_assignment(args.assignment)
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    options = BatchOptions(jobs=args.jobs, sandbox=args.sandbox, data=args.data, resume=args.resume)
+    results = run_batch(folder, assignment, Path(args.out), options)
+    errors = sum(1 for r in results if r.error)
+    print(f"{len(results)} graded ({errors} could not be graded); reports in {args.out} "
+          f"(index.html, gradebook.csv, feedback/, results/)")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    names = args.assignment or list_assignments()
+    for name in names:
+        target = release(load_assignment(name), args.out)
+        print(f"{name}: wrote {target}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    assignment = load_assignment(args.assignment)
+    out = Path(args.out)
+    assignment.prepare_workspace(out, args.data)
+    print(f"wrote the {assignment.name} data under {out / 'data'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade", description="Grade deep-learning notebooks safely.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto",
+                       help="run kernels in bubblewrap (auto: when it works here)")
+        p.add_argument("--data", type=Path, help="real data instead of the bundled set (e.g. an aclImdb folder)")
+
+    p = sub.add_parser("check", help="a student's self-check: public checks only")
+    p.add_argument("notebook")
+    p.add_argument("--assignment")
+    p.add_argument("--out", help="where to write the HTML feedback (default: NOTEBOOK.feedback.html)")
+    common(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("batch", help="grade every notebook in a folder (a TA's run)")
+    p.add_argument("submissions")
+    p.add_argument("--assignment", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--jobs", type=int, default=default_jobs(), help="submissions graded at once")
+    p.add_argument("--resume", action="store_true", help="keep results already written to --out")
+    common(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("release", help="write student_template/ from the solution notebooks")
+    p.add_argument("--assignment", action="append", help="(repeatable) default: every assignment")
+    p.add_argument("--out", type=Path)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("data", help="write an assignment's bundled data set for local work")
+    p.add_argument("assignment")
+    p.add_argument("--out", default=".")
+    p.add_argument("--data", type=Path)
+    p.set_defaults(func=cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, ReleaseError, FileNotFoundError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # DataError and friends: a bad --data path, for example
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,145 @@
+"""Write examples/submissions/<assignment>/ from the solution notebook.
+
+Each wrong submission is the solution with a few source edits modelled on mistakes students really made
+(seeds 002, 003, 004). The edits are exact text replacements that must apply, so a change to the solution
+that would silently drop a mistake fails here instead. Run: `python tools/make_examples.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gradekit.config import load_assignment  # noqa: E402
+from gradekit.release import release_notebook  # noqa: E402
+
+
+def strip_markers(source: str) -> str:
+    """A student's finished notebook has no solution markers."""
+    keep = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+    return "\n".join(line for line in keep if line.strip() != "# YOUR CODE HERE")
+
+
+def edit(nb: nbformat.NotebookNode, old: str, new: str) -> None:
+    hits = [c for c in nb.cells if old in c.source]
+    if len(hits) != 1:
+        raise SystemExit(f"edit does not apply exactly once ({len(hits)} cells): {old[:60]!r}")
+    hits[0].source = hits[0].source.replace(old, new)
+
+
+def insert_cell(nb: nbformat.NotebookNode, index: int, source: str) -> None:
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
+
+
+RNN_SENTIMENT: dict[str, list[tuple[str, str]]] = {
+    # Seed 002: the classifier reads every padded time step through one big linear layer.
+    "classifier_over_padded_steps": [
+        ("        self.output = nn.Linear(hidden_size, 1)",
+         "        # one weight per time step and hidden unit\n"
+         "        self.output = nn.Linear(hidden_size * HyperParams.MAX_LENGTH, 1)"),
+        ("""        _, state = self.rnn(embeddings)
+        h = state[0] if isinstance(state, tuple) else state           # (1, batch, hidden)
+        output = torch.sigmoid(self.output(h[0])).view(-1)            # (batch,)""",
+         """        h_seq, _ = self.rnn(embeddings)
+        if isinstance(h_seq, PackedSequence):
+            h_seq, _ = pad_packed_sequence(h_seq, total_length=HyperParams.MAX_LENGTH)
+        else:
+            pad = h_seq.new_zeros(HyperParams.MAX_LENGTH - h_seq.shape[0], h_seq.shape[1], h_seq.shape[2])
+            h_seq = torch.cat([h_seq, pad])
+        flat = h_seq.permute(1, 0, 2).reshape(h_seq.shape[1], -1)      # (batch, MAX_LENGTH * hidden)
+        output = torch.sigmoid(self.output(flat)).view(-1)"""),
+    ],
+    # Seed 003's init zeroes the padding row once; the look-up then ignores the mask, so the row learns.
+    "embedding_padding_learns": [
+        ("        self.weight = nn.Parameter(torch.randn(num_embeddings, embedding_dim))",
+         "        self.weight = nn.Parameter(torch.randn(num_embeddings, embedding_dim))\n"
+         "        self.weight.data[padding_idx] = 0"),
+        ("        embeddings = weight[inputs]", "        embeddings = self.weight[inputs]"),
+    ],
+    # The lecture's binary_accuracy without its sigmoid: rounding logits.
+    "binary_accuracy_no_sigmoid": [
+        ("    rounded = torch.round(torch.sigmoid(preds))", "    rounded = torch.round(preds)"),
+    ],
+    # The state update in the wrong order: h is read from the previous cell state.
+    "lstm_h_from_old_cell_state": [
+        ("""            c_new = torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)""",
+         """            h_new = torch.sigmoid(o) * torch.tanh(c[0])
+            c_new = torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(g)"""),
+    ],
+    # Seed 003's LSTM: gates in f, i, o, g order (fine) but the loop runs over padding (not fine).
+    "lstm_ignores_padding": [
+        ("""            gates = self.W_xh(x[t]) + self.W_hh(h[0])                # (batch, 4H)
+            i, f, g, o = gates.chunk(4, dim=-1)
+            c_new = torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            running = mask[t][:, None]                                # (batch, 1)
+            h = torch.where(running, h_new, h[0])[None]
+            c = torch.where(running, c_new, c[0])[None]
+            h_seq.append(torch.where(running, h_new, torch.zeros_like(h_new)))""",
+         """            hiddens = self.W_hh(h) + self.W_xh(x[t])
+            gates, update = hiddens.split((3 * self.hidden_size, self.hidden_size), dim=-1)
+            fg, ig, og = gates.sigmoid().chunk(3, dim=-1)
+            c = c * fg + update.tanh() * ig
+            h = og * c.tanh()
+            h_seq.append(h[0])"""),
+    ],
+    # Seed 002: stop words tested before lower-casing, and a tokenize cell that does not compile.
+    "vocab_case_and_tokenize_indentation": [
+        ("""        for word in re.findall(r"[a-zA-Z]+", text):
+            word = word.lower()
+            if word not in hparams.STOP_WORDS:
+                counts[word] += 1""",
+         """        for word in re.findall(r"[a-zA-Z]+", text):
+            if word not in hparams.STOP_WORDS:
+                counts[word.lower()] += 1"""),
+        ("""    for word in re.findall(r"[a-zA-Z]+", text):
+        word = word.lower()
+        if word in hparams.STOP_WORDS:
+            continue
+        tokens.append(vocab.get(word, hparams.UNK_INDEX))""",
+         """    for word in re.findall(r"[a-zA-Z]+", text):
+        if word.lower() in vocab:
+            tokens.append(vocab[word.lower()])
+    elif word.lower() in hparams.STOP_WORDS:
+        continue
+    else:
+        tokens.append(hparams.UNK_INDEX)"""),
+    ],
+}
+
+
+def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra: dict | None = None) -> None:
+    assignment = load_assignment(name, ROOT)
+    out = ROOT / "examples" / "submissions" / name
+    out.mkdir(parents=True, exist_ok=True)
+    solution = nbformat.read(assignment.solution_path, as_version=4)
+    finished = nbformat.from_dict(solution)
+    for cell in finished.cells:
+        cell.source = strip_markers(cell.source)
+    nbformat.write(finished, out / "solution.ipynb")
+    nbformat.write(release_notebook(solution, name), out / "template.ipynb")
+    for variant, edits in variants.items():
+        nb = nbformat.from_dict(finished)
+        for old, new in edits:
+            edit(nb, old, new)
+        nbformat.write(nb, out / f"{variant}.ipynb")
+    for variant, build in (extra or {}).items():
+        nb = nbformat.from_dict(finished)
+        build(nb)
+        nbformat.write(nb, out / f"{variant}.ipynb")
+    print(f"{name}: wrote {2 + len(variants) + len(extra or {})} notebooks to {out}")
+
+
+def last_years_notebook(nb: nbformat.NotebookNode) -> None:
+    """A correct notebook started from last year's copy: a pip install and an import that no longer exists."""
+    insert_cell(nb, 1, "!pip install torchtext==0.6.0\nfrom torchtext import data as legacy_data")
+
+
+if __name__ == "__main__":
+    write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
