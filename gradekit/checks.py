@@ -70,4 +70,4 @@ def close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
     got, want = t.reshape(-1)[worst].item(), e.reshape(-1)[worst].item()
     where = f" at index {index}" if index else ""
     message = f"{what} differs from the expected values{where}: got {got:.6g}, expected {want:.6g}"
-    pytest.fail(message + (f". {hint}" if hint else ""))
+    pytest.fail(message + (f". {hint[:1].upper()}{hint[1:]}" if hint else ""))

@@ -4,7 +4,7 @@ Graders are ordinary pytest files. Each test carries `@pytest.mark.question("lst
 `hidden=True` for checks a student's self-check never runs). The fixtures `submission`, `assignment` and
 `data_path` come from here. What a student reads is the failure's own message: the text after
 `assert ..., "<message>"`, a `pytest.fail("<message>")`, or the student-facing text of a SubmissionError
-raised by the proxy; never a traceback.
+raised by the proxy; never a traceback. A passing check can add a note with `record_property("info", ...)`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gradekit.config import Assignment
-from gradekit.proxy import Submission, SubmissionError
+from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
 from gradekit.results import CheckResult
 
 CONTEXT = pytest.StashKey["GradingContext"]()
@@ -80,6 +80,8 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
                          passed=False, hidden=hidden)
     if report.passed:
         result.passed, result.points, result.status = True, points, "passed"
+        # A passing check may still say something useful, via pytest's record_property("info", "...").
+        result.message = "; ".join(str(v) for k, v in report.user_properties if k == "info")
         return result
     if report.skipped:
         result.status = "skipped"
@@ -92,6 +94,8 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
 
 def failure_message(exc: BaseException | None) -> tuple[str, str]:
     """(status, message) for a failed check: "failed" for the student's doing, "error" for the grader's."""
+    if isinstance(exc, NotImplementedByStudent):
+        return "not_implemented", str(exc)
     if isinstance(exc, SubmissionError):
         return "failed", str(exc)
     if isinstance(exc, AssertionError):

@@ -19,6 +19,7 @@ from typing import Any
 from gradekit import kernel_side
 from gradekit.kernel import TIMEOUT_ENAME, KernelDied, KernelSession
 from gradekit.kernel_side import CodecError, RemoteRef
+from gradekit.results import NOT_IMPLEMENTED
 
 KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
 
@@ -219,7 +220,7 @@ class Submission:
         etype = str(error.get("type", ""))
         message = str(error.get("message", ""))
         if etype == "NotImplementedError":
-            return NotImplementedByStudent(f"{what}: not implemented yet (it still raises NotImplementedError)")
+            return NotImplementedByStudent(f"{what}{NOT_IMPLEMENTED} (it still raises NotImplementedError)")
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
             why = self._explain_missing(name) if self._explain_missing else ""
             return MissingName(f"`{name}` is not defined in your notebook" + (

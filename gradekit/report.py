@@ -70,6 +70,8 @@ def check_status(c: CheckResult) -> tuple[str, str]:
         return "error", "could not run"
     if c.status == "skipped":
         return "skipped", "skipped"
+    if c.status == "not_implemented":
+        return "failed", "not implemented"
     return "failed", "failed"
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "gradekit.results/1"
+NOT_IMPLEMENTED = ": not implemented yet"
 
 
 @dataclass
@@ -27,7 +28,8 @@ class CheckResult:
     passed: bool
     message: str = ""
     hidden: bool = False
-    # "passed" | "failed" | "error" (the check itself could not run: kernel died, bad reply) | "skipped"
+    # "passed" | "failed" | "not_implemented" (the student's code still raises NotImplementedError)
+    # | "error" (the check itself could not run: a grader problem) | "skipped"
     status: str = "passed"
 
 
@@ -45,11 +47,21 @@ class QuestionResult:
 
     @property
     def messages(self) -> list[str]:
-        """Distinct failure messages, in order: a template's ten "not implemented" failures read as one."""
+        """Distinct failure messages, in order. "Not implemented" failures are rolled into one message naming
+        every piece still missing, so an untouched template reads one line per question."""
         seen: list[str] = []
+        missing: list[str] = []
         for c in self.checks:
-            if not c.passed and c.message and c.message not in seen:
+            if c.passed or not c.message:
+                continue
+            if c.status == "not_implemented":
+                what = c.message.split(NOT_IMPLEMENTED)[0]
+                if what not in missing:
+                    missing.append(what)
+            elif c.message not in seen:
                 seen.append(c.message)
+        if missing:
+            seen.insert(0, f"not implemented yet: {', '.join(missing)} (still raises NotImplementedError)")
         return seen
 
 

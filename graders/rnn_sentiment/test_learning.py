@@ -1,5 +1,8 @@
 """Q9 learning: a fresh RNNClassifier trained with the student's `train` for a fixed budget must classify
-held-out reviews. Their texts go into the kernel as ids; their labels never leave the host."""
+held-out reviews. Their texts go into the kernel as ids; their labels never leave the host.
+
+The training seed is fixed by the assignment (not drawn per run): nothing about it helps a student, and a TA
+who grades again must get the same verdict."""
 
 import pytest
 import torch
@@ -30,7 +33,7 @@ def ids(reference, vocab, hparams, reviews):
 
 
 @pytest.mark.question(Q, points=3)
-def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, assignment, seed):
+def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, assignment, record_property):
     """Trained with your train, the classifier clears the accuracy threshold on held-out reviews"""
     s = assignment.settings
     train_reviews = splits.train[: int(s["learn_train_reviews"])]
@@ -40,7 +43,7 @@ def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, as
     test_batches = reference.make_batches(test_ids, [0] * len(test_ids), 100)  # labels stay on the host
     probs = submission.run(
         LEARN, timeout=float(s["learn_timeout"]), what="training RNNClassifier with your train", name="train",
-        seed=seed % 1000, vocab_size=len(ref_vocab), embedding_dim=int(s["learn_embedding_dim"]),
+        seed=int(s["learn_seed"]), vocab_size=len(ref_vocab), embedding_dim=int(s["learn_embedding_dim"]),
         hidden_size=int(s["learn_hidden_size"]), lr=float(s["learn_lr"]), epochs=int(s["learn_epochs"]),
         train_data=[(b.text, b.lengths, b.label) for b in train_batches],
         test_data=[(b.text, b.lengths) for b in test_batches])
@@ -49,6 +52,7 @@ def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, as
     labels = torch.tensor([r.label for r in splits.test], dtype=torch.float32)
     accuracy = ((probs > 0.5).float() == labels).float().mean().item()
     threshold = float(s["accuracy_threshold"])
+    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%})")
     assert accuracy >= threshold, (
         f"after {s['learn_epochs']} epochs of your train on {len(train_reviews):,} reviews, RNNClassifier classified "
         f"{accuracy:.1%} of {len(labels)} held-out reviews correctly; the threshold is {threshold:.0%}")

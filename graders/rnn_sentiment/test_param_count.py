@@ -3,6 +3,9 @@
 import pytest
 import torch
 
+from gradekit.proxy import NotImplementedByStudent
+from gradekit.results import NOT_IMPLEMENTED
+
 Q = "param_count"
 
 
@@ -26,7 +29,8 @@ def test_notebook_model_within_budget(submission, assignment):
     """The notebook's `model` is an RNNClassifier within the parameter budget"""
     budget = int(assignment.settings["parameter_budget"])
     model = submission.get("model")
-    assert model is not None, "`model` is None: create your RNNClassifier as `model` in the Q8 cell"
+    if model is None:
+        raise NotImplementedByStudent(f"`model`{NOT_IMPLEMENTED} (it is still None: create it in the Q8 cell)")
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
     count = trainable(model)

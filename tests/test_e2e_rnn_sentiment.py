@@ -1,0 +1,129 @@
+"""End to end: grade every example submission of rnn_sentiment through the batch path (worker processes,
+sandboxed kernels, real graders, real reports) and assert each one's exact per-question outcome."""
+
+import csv
+import json
+
+import pytest
+
+from gradekit.batch import BatchOptions, run_batch
+from gradekit.config import load_assignment
+from gradekit.results import SCHEMA, SubmissionResult
+from gradekit.runner import grade_notebook
+
+pytestmark = pytest.mark.e2e
+
+FULL = {"build_vocab": 6, "tokenize": 4, "embedding": 5, "lstm": 5, "rnn_classifier": 5, "binary_accuracy": 4,
+        "train_evaluate": 5, "param_count": 2, "accuracy_threshold": 3}
+
+EXPECTED = {
+    "solution": FULL,
+    "pip_install_and_dead_import": FULL,
+    "template": dict.fromkeys(FULL, 0),
+    "binary_accuracy_no_sigmoid": {**FULL, "binary_accuracy": 0, "train_evaluate": 4},
+    "classifier_over_padded_steps": {**FULL, "param_count": 1, "accuracy_threshold": 0},
+    "embedding_padding_learns": {**FULL, "embedding": 4},
+    "lstm_h_from_old_cell_state": {**FULL, "lstm": 2},
+    "lstm_ignores_padding": {**FULL, "lstm": 4, "rnn_classifier": 3, "accuracy_threshold": 0},
+    "vocab_case_and_tokenize_indentation": {**FULL, "build_vocab": 4, "tokenize": 0},
+}
+
+# (student, question) -> words its feedback must contain, so a student knows what to fix.
+MESSAGES = {
+    ("binary_accuracy_no_sigmoid", "binary_accuracy"): "apply a sigmoid before rounding",
+    ("binary_accuracy_no_sigmoid", "train_evaluate"): "check binary_accuracy",
+    ("classifier_over_padded_steps", "param_count"): "2,883,177 trainable parameters, expected 2,867,049",
+    ("classifier_over_padded_steps", "accuracy_threshold"): "the threshold is 85%",
+    ("embedding_padding_learns", "embedding"): "the padding row receives gradient",
+    ("lstm_h_from_old_cell_state", "lstm"): "then h = o * tanh(c) with the new c",
+    ("lstm_ignores_padding", "lstm"): "keep its h and c unchanged",
+    ("lstm_ignores_padding", "rnn_classifier"): "padded to 9 words",
+    ("vocab_case_and_tokenize_indentation", "build_vocab"): "stop words must be dropped after lower-casing",
+    ("vocab_case_and_tokenize_indentation", "tokenize"): "cell 10, which defines it, raised SyntaxError",
+}
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    return load_assignment("rnn_sentiment")
+
+
+@pytest.fixture(scope="module")
+def out_dir(assignment, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    run_batch(assignment.root / "examples" / "submissions" / "rnn_sentiment", assignment, out,
+              BatchOptions(jobs=2, quiet=True))
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(out_dir) -> dict[str, SubmissionResult]:
+    return {p.stem: SubmissionResult.read_json(p) for p in (out_dir / "results").glob("*.json")}
+
+
+def test_every_example_is_graded(results):
+    assert set(results) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_per_question_points(results, student):
+    assert results[student].question_scores() == pytest.approx(EXPECTED[student])
+
+
+@pytest.mark.parametrize("student, question", MESSAGES)
+def test_feedback_names_the_mistake(results, student, question):
+    q = next(q for q in results[student].questions() if q.id == question)
+    assert any(MESSAGES[student, question] in m for m in q.messages), q.messages
+
+
+@pytest.mark.parametrize("question", FULL)
+def test_template_has_one_not_implemented_message_per_question(results, question):
+    q = next(q for q in results["template"].questions() if q.id == question)
+    assert len(q.messages) == 1 and q.messages[0].startswith("not implemented yet"), q.messages
+
+
+def test_template_is_graded_without_a_crash(results):
+    assert results["template"].error is None
+
+
+def test_gate_order_is_reported(results):
+    def recurrence(student):
+        return next(c for c in results[student].checks if c.name.startswith("Every time step"))
+
+    assert recurrence("solution").message.endswith("i, f, g, o")
+    assert recurrence("lstm_ignores_padding").message.endswith("f, i, o, g")  # seed 003's layout
+
+
+def test_last_years_notebook_is_graded_despite_dead_cells(results):
+    r = results["pip_install_and_dead_import"]
+    assert any("shell commands" in n for n in r.notes)
+    assert any(e["ename"] == "ModuleNotFoundError" for e in r.cell_errors)
+
+
+def test_gradebook(out_dir, results):
+    with open(out_dir / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["student", "score", "max_score", *FULL]
+    assert [r["student"] for r in rows] == sorted(EXPECTED)
+    solution = next(r for r in rows if r["student"] == "solution")
+    assert float(solution["score"]) == float(solution["max_score"]) == sum(FULL.values())
+
+
+def test_results_json_follows_the_schema(out_dir):
+    data = json.loads((out_dir / "results" / "solution.json").read_text())
+    assert data["schema"] == SCHEMA
+    fields = {"question", "name", "points", "max_points", "passed", "message", "hidden", "status"}
+    assert fields <= set(data["checks"][0])
+    assert any(c["hidden"] for c in data["checks"])
+
+
+@pytest.mark.parametrize("page", ["index.html", "feedback/solution.html", "feedback/template.html"])
+def test_reports_are_written(out_dir, page):
+    assert "</html>" in (out_dir / page).read_text()
+
+
+def test_check_mode_runs_public_checks_only(assignment):
+    result = grade_notebook(assignment.root / "examples" / "submissions" / "rnn_sentiment" / "solution.ipynb",
+                            assignment, mode="check")
+    assert result.checks and not any(c.hidden for c in result.checks)
+    assert result.score == result.max_score < sum(FULL.values())
