@@ -39,6 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not notebook.exists():
         raise UsageError(f"no such file: {notebook}")
     assignment = load_assignment(infer_assignment(notebook, args.assignment))
+    if args.data:
+        assignment.validate_data(args.data)
     print(f"Checking {notebook.name} against the public checks of {assignment.title} ...", file=sys.stderr)
     result = grade_notebook(notebook, assignment, mode="check", sandbox_mode=args.sandbox, data=args.data)
     out = Path(args.out) if args.out else notebook.with_suffix(".feedback.html")
@@ -78,6 +80,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     folder = Path(args.submissions)
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder}")
+    if args.data:
+        assignment.validate_data(args.data)
     options = BatchOptions(jobs=args.jobs, sandbox=args.sandbox, data=args.data, resume=args.resume)
     results = run_batch(folder, assignment, Path(args.out), options)
     errors = sum(1 for r in results if r.error)

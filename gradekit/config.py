@@ -77,17 +77,31 @@ class Assignment:
         """Code run in the kernel before the student's cells (offline models, seeds, thread counts)."""
         return (self.folder / self.setup_file).read_text() if self.setup_file else ""
 
-    def prepare_workspace(self, workdir: Path, data: Path | None) -> None:
-        """Let the assignment put what the notebook may read (training data) into the kernel's scratch
-        folder. Held-out labels never go there."""
+    def _workspace_hook(self) -> Any:
+        """graders/<name>/workspace.py: the assignment's host-side data hooks (trusted code), or None."""
         hook = self.graders / "workspace.py"
         if not hook.exists():
-            return
+            return None
         spec = importlib.util.spec_from_file_location(f"gradekit_workspace_{self.name}", hook)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        module.prepare(Path(workdir), data)
+        return module
+
+    def prepare_workspace(self, workdir: Path, data: Path | None) -> None:
+        """Let the assignment put what the notebook may read (training data) into the kernel's scratch
+        folder. Held-out labels never go there."""
+        hook = self._workspace_hook()
+        if hook is not None:
+            hook.prepare(Path(workdir), data)
+
+    def validate_data(self, data: Path) -> None:
+        """Fail once, before a batch starts, when --data does not hold what this assignment reads
+        (raises the hook's own error, whose message says what was expected)."""
+        hook = self._workspace_hook()
+        if hook is None or not hasattr(hook, "splits"):
+            raise ConfigError(f"assignment {self.name} does not take --data")
+        hook.splits(Path(data))
 
 
 def load_assignment(name: str, root: Path | None = None) -> Assignment:

@@ -127,3 +127,17 @@ def test_check_mode_runs_public_checks_only(assignment):
                             assignment, mode="check")
     assert result.checks and not any(c.hidden for c in result.checks)
     assert result.score == result.max_score < sum(FULL.values())
+
+
+def test_real_data_option_trains_and_calibrates_on_that_data(assignment, tmp_path, monkeypatch):
+    """--data with an IMDB-style CSV: the notebook reads it, and the threshold comes from the reference on it."""
+    from gradekit.datasets.sentiment import generate_corpus, write_csv
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the threshold cache lives under ~/.cache
+    data = tmp_path / "IMDB Dataset.csv"
+    write_csv(generate_corpus(3000, seed=5), data)
+    result = grade_notebook(assignment.root / "examples" / "submissions" / "rnn_sentiment" / "solution.ipynb",
+                            assignment, data=data)
+    learn = next(c for c in result.checks if c.question == "accuracy_threshold")
+    assert result.score == result.max_score, [c.message for c in result.checks if not c.passed]
+    assert "the reference reaches" in learn.message

@@ -3,6 +3,8 @@
 Run with -s to see the figures: `python -m pytest tests/test_learning_threshold.py -s`.
 """
 
+import sys
+
 import pytest
 import torch
 
@@ -12,38 +14,47 @@ from gradekit.datasets.sentiment import bundled_splits
 
 
 @pytest.fixture(scope="module")
+def learning():
+    assignment = load_assignment("rnn_sentiment")
+    sys.path.insert(0, str(assignment.graders))
+    import learning
+
+    return learning
+
+
+@pytest.fixture(scope="module")
 def settings():
     return load_assignment("rnn_sentiment").settings
 
 
-def reference_accuracy(settings, seed: int) -> float:
-    """Exactly what graders/rnn_sentiment/test_learning.py does, with the reference in place of the student."""
-    splits = bundled_splits()
-    hp = ref.HyperParams()
-    vocab = ref.build_vocab([r.text for r in splits.train], 5, hp)
-    train = splits.train[: int(settings["learn_train_reviews"])]
-    ids = [ref.tokenize(vocab, hp, r.text)[: hp.MAX_LENGTH] for r in train]
-    batches = ref.make_batches(ids, [r.label for r in train], int(settings["learn_batch_size"]))
-    torch.manual_seed(seed)
-    model = ref.RNNClassifier(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["learn_lr"]))
-    order = torch.Generator().manual_seed(seed)
-    for _ in range(int(settings["learn_epochs"])):
-        ref.train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
-                  torch.nn.BCELoss())
-    test_ids = [ref.tokenize(vocab, hp, r.text)[: hp.MAX_LENGTH] for r in splits.test]
-    model.eval()
-    with torch.no_grad():
-        probs = torch.cat([model(b.text, b.lengths) for b in ref.make_batches(test_ids, [0] * len(test_ids), 100)])
-    labels = torch.tensor([r.label for r in splits.test], dtype=torch.float32)
-    return ((probs > 0.5).float() == labels).float().mean().item()
+@pytest.fixture(scope="module")
+def splits():
+    return bundled_splits()
 
 
-def test_reference_clears_threshold_with_margin(settings):
+@pytest.fixture(scope="module")
+def vocab(splits):
+    return ref.build_vocab([r.text for r in splits.train], 5, ref.HyperParams())
+
+
+def test_reference_clears_configured_threshold_with_margin(learning, settings, splits, vocab):
     torch.set_num_threads(1)
     seeds = sorted({int(settings["learn_seed"]), 1, 2})
-    accuracies = [reference_accuracy(settings, seed) for seed in seeds]
-    threshold = float(settings["accuracy_threshold"])
+    accuracies = [learning.reference_accuracy(vocab, splits, settings, seed) for seed in seeds]
+    threshold, _ = learning.threshold_for(None, vocab, splits, settings)
     print(f"\nreference held-out accuracy under the learning budget, seeds {seeds}: "
           f"{', '.join(f'{a:.3f}' for a in accuracies)}; threshold {threshold:.2f}")
     assert min(accuracies) >= threshold + 0.05
+
+
+def test_threshold_for_real_data_comes_from_the_reference(learning, settings, splits, vocab, tmp_path,
+                                                          monkeypatch):
+    """With --data, the reference is trained on that data and the threshold sits learn_margin below it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    data = tmp_path / "imdb.csv"
+    data.write_text("review,sentiment\n")  # only its path and mtime key the cache; the splits are passed in
+    threshold, how = learning.threshold_for(data, vocab, splits, settings)
+    reached = learning.reference_accuracy(vocab, splits, settings, int(settings["learn_seed"]))
+    assert threshold == pytest.approx(reached - float(settings["learn_margin"]))
+    assert "reference reaches" in how
+    assert list((tmp_path / ".cache" / "gradekit").glob("rnn_sentiment-threshold-*.json"))

@@ -4,6 +4,7 @@ held-out reviews. Their texts go into the kernel as ids; their labels never leav
 The training seed is fixed by the assignment (not drawn per run): nothing about it helps a student, and a TA
 who grades again must get the same verdict."""
 
+import learning
 import pytest
 import torch
 
@@ -28,31 +29,24 @@ with torch.no_grad():
 """
 
 
-def ids(reference, vocab, hparams, reviews):
-    return [reference.tokenize(vocab, hparams, r.text)[: hparams.MAX_LENGTH] for r in reviews]
-
-
 @pytest.mark.question(Q, points=3)
-def test_held_out_accuracy(submission, reference, ref_vocab, hparams, splits, assignment, record_property):
+def test_held_out_accuracy(submission, ref_vocab, splits, assignment, data_path, record_property):
     """Trained with your train, the classifier clears the accuracy threshold on held-out reviews"""
     s = assignment.settings
-    train_reviews = splits.train[: int(s["learn_train_reviews"])]
-    train_batches = reference.make_batches(ids(reference, ref_vocab, hparams, train_reviews),
-                                           [r.label for r in train_reviews], int(s["learn_batch_size"]))
-    test_ids = ids(reference, ref_vocab, hparams, splits.test)
-    test_batches = reference.make_batches(test_ids, [0] * len(test_ids), 100)  # labels stay on the host
+    train_batches = learning.train_batches(ref_vocab, splits, s)
+    held_out = learning.test_reviews(splits, s)
     probs = submission.run(
         LEARN, timeout=float(s["learn_timeout"]), what="training RNNClassifier with your train", name="train",
         seed=int(s["learn_seed"]), vocab_size=len(ref_vocab), embedding_dim=int(s["learn_embedding_dim"]),
         hidden_size=int(s["learn_hidden_size"]), lr=float(s["learn_lr"]), epochs=int(s["learn_epochs"]),
         train_data=[(b.text, b.lengths, b.label) for b in train_batches],
-        test_data=[(b.text, b.lengths) for b in test_batches])
-    if not isinstance(probs, torch.Tensor) or probs.shape != (len(splits.test),):
+        test_data=[(b.text, b.lengths) for b in learning.test_batches(ref_vocab, splits, s)])
+    if not isinstance(probs, torch.Tensor) or probs.shape != (len(held_out),):
         pytest.fail("the trained RNNClassifier did not return one probability per held-out review")
-    labels = torch.tensor([r.label for r in splits.test], dtype=torch.float32)
-    accuracy = ((probs > 0.5).float() == labels).float().mean().item()
-    threshold = float(s["accuracy_threshold"])
-    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%})")
+    accuracy = learning.accuracy(probs, held_out)
+    threshold, how = learning.threshold_for(data_path, ref_vocab, splits, s)
+    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%}: {how})")
     assert accuracy >= threshold, (
-        f"after {s['learn_epochs']} epochs of your train on {len(train_reviews):,} reviews, RNNClassifier classified "
-        f"{accuracy:.1%} of {len(labels)} held-out reviews correctly; the threshold is {threshold:.0%}")
+        f"after {s['learn_epochs']} epochs of your train on {len(train_batches) * int(s['learn_batch_size']):,} "
+        f"reviews, RNNClassifier classified {accuracy:.1%} of {len(held_out)} held-out reviews correctly; the "
+        f"threshold is {threshold:.0%}")

@@ -1,0 +1,74 @@
+"""The learning check's budget, shared by the grader (student's model and `train`, in the kernel) and by the
+reference run that sets the threshold (on the host). One definition of the budget keeps the two comparable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+import reference.rnn_sentiment as ref
+
+
+def ids(vocab: dict, reviews) -> list[list[int]]:
+    hp = ref.HyperParams()
+    return [ref.tokenize(vocab, hp, r.text)[: hp.MAX_LENGTH] for r in reviews]
+
+
+def train_batches(vocab: dict, splits, settings: dict) -> list[ref.Batch]:
+    reviews = splits.train[: int(settings["learn_train_reviews"])]
+    return ref.make_batches(ids(vocab, reviews), [r.label for r in reviews], int(settings["learn_batch_size"]))
+
+
+def test_reviews(splits, settings: dict) -> list:
+    return splits.test[: int(settings["learn_test_reviews"])]
+
+
+def test_batches(vocab: dict, splits, settings: dict) -> list[ref.Batch]:
+    """Held-out inputs only: the labels are zeros here and the real ones never leave the host."""
+    reviews = test_reviews(splits, settings)
+    return ref.make_batches(ids(vocab, reviews), [0] * len(reviews), 100)
+
+
+def accuracy(probs: torch.Tensor, reviews) -> float:
+    labels = torch.tensor([r.label for r in reviews], dtype=torch.float32)
+    return ((probs > 0.5).float() == labels).float().mean().item()
+
+
+def reference_accuracy(vocab: dict, splits, settings: dict, seed: int) -> float:
+    """What the learning check measures, with the reference's classifier and `train` in the student's place."""
+    batches = train_batches(vocab, splits, settings)
+    torch.manual_seed(seed)
+    model = ref.RNNClassifier(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["learn_lr"]))
+    order = torch.Generator().manual_seed(seed)
+    for _ in range(int(settings["learn_epochs"])):
+        ref.train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
+                  torch.nn.BCELoss())
+    model.eval()
+    with torch.no_grad():
+        probs = torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, splits, settings)])
+    return accuracy(probs, test_reviews(splits, settings))
+
+
+def threshold_for(data: Path | None, vocab: dict, splits, settings: dict) -> tuple[float, str]:
+    """(threshold, how it was set). The bundled data has a tested, configured threshold; for real data
+    (--data) the reference is trained under the same budget once and the threshold sits a margin below it,
+    cached next to the data's fingerprint so a batch pays for it once."""
+    if data is None:
+        return float(settings["accuracy_threshold"]), "configured for the bundled data"
+    key = hashlib.sha256(json.dumps([str(Path(data).resolve()), Path(data).stat().st_mtime, settings],
+                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
+    cache = Path.home() / ".cache" / "gradekit" / f"rnn_sentiment-threshold-{key}.json"
+    if cache.exists():
+        reached = json.loads(cache.read_text())["reference_accuracy"]
+    else:
+        torch.set_num_threads(1)
+        reached = reference_accuracy(vocab, splits, settings, int(settings["learn_seed"]))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"reference_accuracy": reached}))
+    margin = float(settings["learn_margin"])
+    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
+    return reached - margin, how
