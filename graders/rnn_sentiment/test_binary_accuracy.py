@@ -16,6 +16,7 @@ def test_matches_reference(submission, reference, n, gen):
     sign = torch.randint(0, 2, (n,), generator=gen) * 2 - 1
     preds = sign * (1.5 + 3 * torch.rand(n, generator=gen))
     y = torch.randint(0, 2, (n,), generator=gen).float()
+    y[0] = float(preds[0] > 0)  # at least one right answer, so "always wrong" never matches by chance
     got = checks.number(submission.call("binary_accuracy", preds, y), "binary_accuracy(preds, y)")
     expected = reference.binary_accuracy(preds, y).item()
     hint = ""
