@@ -63,7 +63,10 @@ def format_table(result: SubmissionResult) -> str:
         lines.append("")
     width = max([len(q.title) for q in result.questions()] + [8])
     for q in result.questions():
-        status = "passed" if q.max_points and q.points == q.max_points else "partial" if q.points else "failed"
+        if not q.max_points:
+            status = "no checks"
+        else:
+            status = "passed" if q.points == q.max_points else "partial" if q.points else "failed"
         lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
         for message in q.messages[:3]:
             wrapped = textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      ")

@@ -52,8 +52,12 @@ def encode(value: Any, register: Any = None) -> tuple[Any, dict]:
         count[0] += 1
         if count[0] > MAX_NODES or depth > MAX_DEPTH:
             raise CodecError("value too large or too deeply nested to send")
+        if isinstance(v, str) and len(v) > MAX_STR:
+            raise CodecError(f"a string of {len(v):,} characters is too long to send")
         if v is None or isinstance(v, (bool, int, str)):
             if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**63:
+                if v.bit_length() > 1300:
+                    raise CodecError("an integer too large to send")
                 return {"__bigint__": str(v)}
             return v
         if isinstance(v, float):
@@ -139,7 +143,12 @@ def decode(tree: Any, tensors: dict, resolve: Any = None) -> Any:
             return resolve(body, v.get("type", ""))
         raise CodecError(f"unexpected {tag!r} in reply")
 
-    return dec(tree, 0)
+    try:
+        return dec(tree, 0)
+    except CodecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed tree can fail anywhere, torch included
+        raise CodecError(f"malformed value in reply ({type(exc).__name__})") from None
 
 
 def tensors_to_bytes(tensors: dict) -> bytes:

@@ -40,6 +40,8 @@ class Prepared:
 def load_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook; nbformat 3 is upgraded, anything unreadable is a NotebookLoadError."""
     path = Path(path)
+    if path.is_dir():
+        raise NotebookLoadError(f"{path.name} is a folder, not a notebook file")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -49,7 +51,10 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookLoadError(f"{path.name} is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES >> 20} MiB "
                                 "limit: clear large outputs (Kernel > Restart & Clear Output) and resubmit")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise NotebookLoadError(f"the file {path.name} could not be read ({exc.strerror})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -65,19 +70,25 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         raise NotebookLoadError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
     try:
         nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)  # reads() only logs schema errors; a cell with `"tags": 5` must stop here
     except Exception as exc:  # noqa: BLE001 - nbformat raises many types for malformed input
         raise NotebookLoadError(f"{path.name} could not be read as a notebook: {_first_line(exc)}") from None
-    language = (nb.metadata.get("kernelspec", {}) or {}).get("language") or \
-        (nb.metadata.get("language_info", {}) or {}).get("name") or "python"
+    language = _meta(nb.metadata, "kernelspec", "language") or _meta(nb.metadata, "language_info", "name") or "python"
     if str(language).lower() != "python":
         raise NotebookLoadError(f"{path.name} is a {language} notebook; this assignment needs a Python notebook")
     return nb
 
 
+def _meta(metadata: Any, section: str, key: str) -> Any:
+    """metadata[section][key] when both levels are dicts; notebooks edited by hand may hold anything."""
+    value = metadata.get(section) if isinstance(metadata, dict) else None
+    return value.get(key) if isinstance(value, dict) else None
+
+
 def notebook_assignment(nb: nbformat.NotebookNode) -> str | None:
     """The assignment a released notebook belongs to (written into its metadata by `grade.py release`)."""
-    meta = nb.metadata.get("gradekit", {}) or {}
-    return meta.get("assignment") if isinstance(meta, dict) else None
+    name = _meta(nb.metadata, "gradekit", "assignment")
+    return name if isinstance(name, str) else None
 
 
 def prepare_cells(nb: nbformat.NotebookNode, *, setup: str = "", skip_tags: tuple[str, ...] = (),
@@ -143,7 +154,8 @@ def code_locator(nb: nbformat.NotebookNode):
 
 def definition_cell(nb: nbformat.NotebookNode, name: str) -> int | None:
     """The notebook position of the last code cell that defines `name` (def, class or assignment)."""
-    pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*=", re.MULTILINE)
+    n = re.escape(name)
+    pattern = re.compile(rf"^\s*(def|class)\s+{n}\b|^(\w+\s*,\s*)*{n}\s*(,\s*\w+\s*)*=(?!=)", re.MULTILINE)
     found = None
     for position, cell in enumerate(nb.cells, start=1):
         if cell.get("cell_type") == "code" and pattern.search(str(cell.get("source", ""))):

@@ -47,9 +47,6 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         result.duration_s = time.monotonic() - start
         return result
 
-    prepared = prepare_cells(nb, setup=assignment.setup_code(), skip_tags=assignment.skip_tags,
-                             replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
-    result.notes.extend(prepared.notes)
     scratch = Path(tempfile.mkdtemp(prefix="gk-scratch-"))
     hidden = [assignment.root, path.resolve().parent, *(hidden_paths or [])]
     if data is not None:
@@ -58,6 +55,9 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
+        prepared = prepare_cells(nb, setup=assignment.setup_code(), skip_tags=assignment.skip_tags,
+                                 replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
+        result.notes.extend(prepared.notes)
         assignment.prepare_workspace(scratch, data)
         with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
                            notebook_timeout=assignment.notebook_timeout) as session:

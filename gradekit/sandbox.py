@@ -91,8 +91,13 @@ class Sandbox:
         return f"The sandbox was off ({why}): your code ran with resource limits only."
 
     def configure_kernel_manager(self, km: Any) -> None:
-        """Put the kernel's sockets and connection file in the shared IPC folder."""
+        """Put the kernel's sockets and connection file in the shared IPC folder, and interrupt by message.
+
+        jupyter_client's default interrupt is SIGINT to the process group it launched: that is bubblewrap,
+        which dies of it and takes the kernel along. An interrupt_request makes ipykernel signal its own
+        process group, inside the sandbox."""
         assert self.ipc_dir is not None
+        km.kernel_spec.interrupt_mode = "message"
         km.transport = "ipc"
         km.ip = str(self.ipc_dir / "kernel")
         km.connection_file = str(self.ipc_dir / "kernel.json")

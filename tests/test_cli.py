@@ -1,0 +1,220 @@
+"""Tests for gradekit.cli: the terminal table a student reads, and the commands' exits and files (no kernels)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from gradekit.cli import UsageError, format_table, infer_assignment, main
+from gradekit.datasets import bundled_splits, read_csv
+from gradekit.results import CheckResult, SubmissionResult
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "student_template" / "rnn_sentiment.ipynb"
+TITLES = {"q1": "Q1 build_vocab", "q2": "Q2 tokenize", "q3": "Q3 Embedding"}
+Q3_MESSAGES = [f"Embedding problem number {i}" for i in range(1, 6)]
+
+
+@pytest.fixture(autouse=True)
+def project_root(monkeypatch):
+    monkeypatch.setenv("GRADEKIT_ROOT", str(ROOT))
+
+
+def check(question, name, points, max_points, message="", hidden=False):
+    passed = points == max_points
+    return CheckResult(question=question, name=name, points=points, max_points=max_points, passed=passed,
+                       message="" if passed else message, hidden=hidden, status="passed" if passed else "failed")
+
+
+def make_result(mode="check", **kwargs) -> SubmissionResult:
+    checks = [
+        check("q1", "counts words", 1, 1),
+        check("q1", "ids are contiguous", 2, 2),
+        check("q2", "maps words", 0.5, 0.5),
+        check("q2", "unknown words", 0, 2, "unknown words should map to UNK_INDEX"),
+        *[check("q3", f"check {i}", 0, 1, m) for i, m in enumerate(Q3_MESSAGES, start=1)],
+    ]
+    kwargs.setdefault("question_titles", TITLES)
+    return SubmissionResult(student="jane", assignment="demo", checks=checks, mode=mode, **kwargs)
+
+
+def question_line(table: str, title: str) -> str:
+    [line] = [line for line in table.splitlines() if line.startswith(title)]
+    return line
+
+
+# ---------------------------------------------------------------------------------------------- format_table
+
+
+@pytest.mark.parametrize(("title", "points", "status"), [
+    ("Q1 build_vocab", "3 / 3", "passed"),
+    ("Q2 tokenize", "0.5 / 2.5", "partial"),
+    ("Q3 Embedding", "0 / 5", "failed"),
+])
+def test_table_shows_every_question_with_points_and_status(title, points, status):
+    line = question_line(format_table(make_result()), title)
+    assert re.fullmatch(rf"{re.escape(title)}\s+{re.escape(points)}\s+{status}", line.strip())
+
+
+def test_table_shows_the_failure_message_under_its_question():
+    lines = format_table(make_result()).splitlines()
+    q2 = lines.index(question_line("\n".join(lines), "Q2 tokenize"))
+    assert lines[q2 + 1].strip() == "- unknown words should map to UNK_INDEX"
+
+
+def test_table_shows_at_most_three_messages_per_question():
+    table = format_table(make_result())
+    assert [m for m in Q3_MESSAGES if m in table] == Q3_MESSAGES[:3]
+
+
+def test_table_shows_no_messages_for_a_passed_question():
+    lines = format_table(make_result()).splitlines()
+    q1 = lines.index(question_line("\n".join(lines), "Q1 build_vocab"))
+    assert lines[q1 + 1].startswith("Q2 tokenize")
+
+
+def test_table_in_check_mode_says_public_checks():
+    table = format_table(make_result(mode="check"))
+    assert "Score: 3.5 / 10.5 (public checks)" in table
+    assert "Hidden checks run when your course staff grades" in table
+
+
+def test_table_in_batch_mode_says_all_checks():
+    table = format_table(make_result(mode="batch"))
+    assert "Score: 3.5 / 10.5 (all checks)" in table
+    assert "public checks" not in table
+    assert "Hidden checks" not in table
+
+
+def test_table_wraps_long_messages_to_100_columns():
+    result = SubmissionResult(student="s", assignment="a", question_titles={"q": "Q"},
+                              checks=[check("q", "long", 0, 1, "word " * 60)])
+    assert all(len(line) <= 100 for line in format_table(result).splitlines())
+
+
+def test_table_shows_a_grading_error_notes_and_cell_errors():
+    result = make_result(error="your notebook is not valid JSON", notes=["cell 4 was not run"],
+                         cell_errors=[{"cell": 7, "ename": "NameError", "evalue": "name 'vocab' is not defined"}])
+    table = format_table(result)
+    assert "Could not grade: your notebook is not valid JSON" in table
+    assert "note: cell 4 was not run" in table
+    assert "note: cell 7 raised NameError: name 'vocab' is not defined" in table
+
+
+def test_table_does_not_call_a_question_without_checks_failed():
+    result = make_result(question_titles={**TITLES, "q4": "Q4 LSTM"})
+    assert not question_line(format_table(result), "Q4 LSTM").rstrip().endswith("failed")
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def test_check_of_a_missing_file_exits_2_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "missing.ipynb"]) == 2
+    err = capsys.readouterr().err
+    assert "missing.ipynb" in err
+    assert "no such file" in err
+
+
+def test_check_of_a_notebook_without_assignment_metadata_exits_2(tmp_path, capsys):
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(v4.new_notebook(cells=[v4.new_code_cell("x = 1")]), path)
+    assert main(["check", str(path)]) == 2
+    assert "--assignment" in capsys.readouterr().err
+
+
+def test_check_with_an_unknown_assignment_exits_2(tmp_path, capsys):
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(v4.new_notebook(), path)
+    assert main(["check", str(path), "--assignment", "no_such_assignment"]) == 2
+    assert "unknown assignment" in capsys.readouterr().err
+
+
+def test_batch_of_a_missing_folder_exits_2(tmp_path, capsys):
+    assert main(["batch", "/nonexistent", "--assignment", "rnn_sentiment", "--out", str(tmp_path / "out")]) == 2
+    assert "/nonexistent" in capsys.readouterr().err
+
+
+def test_batch_of_a_folder_without_notebooks_exits_2(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    assert main(["batch", str(tmp_path / "subs"), "--assignment", "rnn_sentiment", "--out",
+                 str(tmp_path / "out")]) == 2
+    assert ".ipynb" in capsys.readouterr().err
+
+
+def test_release_writes_the_student_notebook(tmp_path):
+    assert main(["release", "--assignment", "rnn_sentiment", "--out", str(tmp_path)]) == 0
+    written = nbformat.read(tmp_path / "rnn_sentiment.ipynb", as_version=4)
+    committed = nbformat.read(TEMPLATE, as_version=4)
+    assert [c.source for c in written.cells] == [c.source for c in committed.cells]
+    assert written.metadata["gradekit"] == {"assignment": "rnn_sentiment"}
+
+
+@pytest.fixture(scope="module")
+def data_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data-out")
+    code = main(["data", "rnn_sentiment", "--out", str(out)])
+    return code, out
+
+
+def test_data_writes_train_and_valid_splits(data_out):
+    code, out = data_out
+    assert code == 0
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "data/rnn_sentiment/train.csv", "data/rnn_sentiment/valid.csv"]
+
+
+def test_data_written_are_real_csv_splits(data_out):
+    _, out = data_out
+    header, *rows = (out / "data" / "rnn_sentiment" / "train.csv").read_text(encoding="utf-8").splitlines()
+    assert header == "review,sentiment"
+    assert len(rows) == len(bundled_splits().train)
+
+
+def test_data_never_writes_held_out_reviews(data_out):
+    _, out = data_out
+    written = {r.text for path in out.rglob("*.csv") for r in read_csv(path)}
+    held_out = {r.text for r in bundled_splits().test}
+    assert held_out
+    assert sorted(held_out & written) == []
+
+
+# ------------------------------------------------------------------------------------------ infer_assignment
+
+
+def test_infer_assignment_reads_the_notebook_metadata(tmp_path):
+    path = tmp_path / "released.ipynb"
+    nbformat.write(v4.new_notebook(metadata={"gradekit": {"assignment": "rnn_sentiment"}}), path)
+    assert infer_assignment(path, None) == "rnn_sentiment"
+
+
+def test_infer_assignment_prefers_the_given_name(tmp_path):
+    path = tmp_path / "released.ipynb"
+    nbformat.write(v4.new_notebook(metadata={"gradekit": {"assignment": "rnn_sentiment"}}), path)
+    assert infer_assignment(path, "other") == "other"
+
+
+def test_infer_assignment_without_metadata_is_a_clear_usage_error(tmp_path):
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(v4.new_notebook(), path)
+    with pytest.raises(UsageError) as err:
+        infer_assignment(path, None)
+    assert "plain.ipynb" in str(err.value)
+    assert "--assignment" in str(err.value)
+    assert "rnn_sentiment" in str(err.value)  # the known assignments are listed
+
+
+def test_infer_assignment_of_an_unreadable_notebook_is_a_usage_error(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json")
+    with pytest.raises(UsageError, match="--assignment"):
+        infer_assignment(path, None)
+
+
+def test_committed_template_names_its_assignment_for_check():
+    assert infer_assignment(TEMPLATE, None) == "rnn_sentiment"

@@ -1,0 +1,331 @@
+"""Unit tests for gradekit.plugin: what a student reads when a check fails, and the whole plugin path
+(grader files -> pytest -> CheckResults) through gradekit.runner.run_graders, with graders written here."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from gradekit.config import Assignment, Question
+from gradekit.plugin import failure_message
+from gradekit.proxy import (
+    BadReply,
+    MissingName,
+    NotImplementedByStudent,
+    StudentCodeError,
+    Submission,
+    SubmissionError,
+    SubmissionTimeout,
+    Unavailable,
+)
+from gradekit.runner import GraderError, run_graders
+
+# ------------------------------------------------------------------------------------------ failure_message
+
+
+def test_rewritten_assert_keeps_only_the_grader_message():
+    got, expected = [4, 7, 1], [4, 7, 2]
+    with pytest.raises(AssertionError) as info:
+        assert got == expected, "tokenize returned the wrong ids for 'not bad'"
+    assert "\nassert " in str(info.value)  # pytest really rewrote it (the test is meaningful)
+    assert failure_message(info.value) == ("failed", "tokenize returned the wrong ids for 'not bad'")
+
+
+def test_multi_line_grader_message_is_kept_without_the_explanation():
+    with pytest.raises(AssertionError) as info:
+        assert 1 == 2, "first line\nsecond line"
+    status, message = failure_message(info.value)
+    assert status == "failed"
+    assert message.splitlines()[0] == "first line"
+    assert message.splitlines()[1].strip() == "second line"  # pytest indents continuation lines
+    assert "assert" not in message
+
+
+def test_bare_rewritten_assert_says_check_failed_in_one_line():
+    value = [1, 2, 3]
+    with pytest.raises(AssertionError) as info:
+        assert len(value) == 4
+    status, message = failure_message(info.value)
+    assert status == "failed"
+    assert message.startswith("check failed: assert ")
+    assert "\n" not in message
+
+
+def test_empty_assertion_error_says_check_failed():
+    assert failure_message(AssertionError()) == ("failed", "check failed")
+
+
+def test_plain_assertion_message_without_explanation_is_kept():
+    assert failure_message(AssertionError("shape should be (2, 3)")) == ("failed", "shape should be (2, 3)")
+
+
+def test_pytest_fail_message_is_the_message():
+    with pytest.raises(pytest.fail.Exception) as info:
+        pytest.fail("LSTM(7, 5): could not find the four gates' weights")
+    assert failure_message(info.value) == ("failed", "LSTM(7, 5): could not find the four gates' weights")
+
+
+def test_not_implemented_by_student_has_its_own_status_and_text():
+    exc = NotImplementedByStudent("tokenize(): not implemented yet (it still raises NotImplementedError)")
+    assert failure_message(exc) == ("not_implemented", str(exc))
+
+
+@pytest.mark.parametrize("exc", [
+    MissingName("`tokenize` is not defined in your notebook: cell 10, which defines it, raised SyntaxError"),
+    StudentCodeError("tokenize()", {"type": "IndexError", "message": "list index out of range"},
+                     "in your cell 10, line 4: ids[5]"),
+    SubmissionTimeout("LSTM(7, 5).forward ran past its 60 s limit"),
+    Unavailable("the kernel died"),
+    BadReply("the reply to tokenize() could not be read"),
+    SubmissionError("a plain submission error"),
+], ids=lambda e: type(e).__name__)
+def test_submission_errors_fail_with_their_own_text(exc):
+    assert failure_message(exc) == ("failed", str(exc))
+
+
+def test_student_code_error_text_names_the_error_and_the_place():
+    exc = StudentCodeError("tokenize()", {"type": "IndexError", "message": "list index out of range"},
+                           "in your cell 10, line 4: ids[5]")
+    assert failure_message(exc)[1] == ("tokenize() raised IndexError: list index out of range\n"
+                                       "  in your cell 10, line 4: ids[5]")
+
+
+def nested_key_error():
+    def inner(d):
+        return d["hidden_state"]
+    return inner({})
+
+
+@pytest.mark.parametrize("make", [
+    nested_key_error,
+    lambda: torch.zeros(2, 3) @ torch.zeros(4, 5),
+    lambda: 1 / 0,
+    lambda: int("twelve"),
+], ids=["KeyError", "RuntimeError", "ZeroDivisionError", "ValueError"])
+def test_other_exceptions_are_errors_without_a_traceback(make):
+    with pytest.raises(Exception) as info:  # noqa: B017 - each case raises its own type
+        make()
+    status, message = failure_message(info.value)
+    assert status == "error"
+    assert type(info.value).__name__ in message
+    assert "Traceback" not in message
+    assert 'File "' not in message
+    assert "\n" not in message
+
+
+def test_error_message_keeps_only_the_first_line_of_a_multi_line_exception():
+    exc = RuntimeError("shape mismatch\nTraceback (most recent call last):\n  File \"/srv/graders/x.py\", line 3")
+    status, message = failure_message(exc)
+    assert status == "error"
+    assert "shape mismatch" in message
+    assert "/srv/graders" not in message
+
+
+def test_no_exception_is_an_error_for_course_staff():
+    status, message = failure_message(None)
+    assert status == "error"
+    assert "course staff" in message
+
+
+# ------------------------------------------------------------------------------------- the full plugin path
+
+GRADER = '''
+from pathlib import Path
+
+import pytest
+
+HIDDEN_RAN = Path(__file__).with_name("hidden_ran")
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+@pytest.mark.question("q1", points=2)
+def test_public_passes(submission, assignment):
+    """Public check passes."""
+    assert assignment.name == "demo"
+
+
+@pytest.mark.question("q1", points=1.5, hidden=True)
+def test_hidden_check(submission):
+    HIDDEN_RAN.write_text("ran")
+
+
+@pytest.mark.question("q2", points=3)
+def test_calls_the_student(submission):
+    submission.call("tokenize", "some text")
+
+
+@pytest.mark.question("q2")
+def test_failing_assert():
+    ids = [1, 2]
+    assert ids == [1, 3], "the ids are off by one"
+
+
+@pytest.mark.question(id="q3", points=0.5)
+@pytest.mark.parametrize("n", [1, 2])
+def test_param(n):
+    assert n == 1, f"n was {n}"
+
+
+@pytest.mark.question("q3", points=1)
+def test_grader_bug():
+    raise KeyError("oops")
+
+
+@pytest.mark.question("q3", points=1)
+def test_fixture_error(broken):
+    pass
+
+
+@pytest.mark.question("q4", points=2, hidden=True)
+def test_hidden_skip():
+    pytest.skip("needs a GPU")
+'''
+
+# name -> (question, points when passed, max points, hidden)
+EXPECTED = {
+    "Public check passes": ("q1", 2.0, 2.0, False),
+    "hidden check": ("q1", 1.5, 1.5, True),
+    "calls the student": ("q2", 0.0, 3.0, False),
+    "failing assert": ("q2", 0.0, 1.0, False),
+    "param [1]": ("q3", 0.5, 0.5, False),
+    "param [2]": ("q3", 0.0, 0.5, False),
+    "grader bug": ("q3", 0.0, 1.0, False),
+    "fixture error": ("q3", 0.0, 1.0, False),
+    "hidden skip": ("q4", 0.0, 2.0, True),
+}
+HIDDEN_NAMES = {name for name, row in EXPECTED.items() if row[3]}
+
+
+def make_assignment(root, name="demo", files=None) -> Assignment:
+    assignment = Assignment(name=name, title="Demo", root=root, notebook=f"{name}.ipynb",
+                            questions=[Question(q, q.upper()) for q in ("q1", "q2", "q3", "q4")])
+    assignment.graders.mkdir(parents=True)
+    for filename, text in (files or {}).items():
+        (assignment.graders / filename).write_text(textwrap.dedent(text))
+    return assignment
+
+
+def unavailable() -> Submission:
+    return Submission(None, unavailable="your notebook could not be run: reason")
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory):
+    assignment = make_assignment(tmp_path_factory.mktemp("batch"), files={"test_checks.py": GRADER})
+    results = run_graders(assignment, unavailable(), "batch", None)
+    return assignment, {r.name: r for r in results}, results
+
+
+@pytest.fixture(scope="module")
+def check_run(tmp_path_factory):
+    assignment = make_assignment(tmp_path_factory.mktemp("check"), files={"test_checks.py": GRADER})
+    results = run_graders(assignment, unavailable(), "check", None)
+    return assignment, {r.name: r for r in results}, results
+
+
+def test_batch_gives_one_result_per_test(batch_run):
+    _, by_name, results = batch_run
+    assert len(results) == len(EXPECTED)
+    assert set(by_name) == set(EXPECTED)
+
+
+def test_batch_results_carry_question_ids_points_and_hidden_flags(batch_run):
+    _, by_name, _ = batch_run
+    got = {name: (r.question, r.points, r.max_points, r.hidden) for name, r in by_name.items()}
+    assert got == EXPECTED
+
+
+def test_batch_runs_hidden_checks(batch_run):
+    assignment, by_name, _ = batch_run
+    assert (assignment.graders / "hidden_ran").exists()
+    assert by_name["hidden check"].passed
+
+
+def test_passing_check_has_status_passed(batch_run):
+    result = batch_run[1]["Public check passes"]
+    assert (result.passed, result.status) == (True, "passed")
+
+
+def test_unavailable_submission_fails_checks_with_its_reason(batch_run):
+    result = batch_run[1]["calls the student"]
+    assert (result.passed, result.status, result.message) == (
+        False, "failed", "your notebook could not be run: reason")
+
+
+def test_failing_grader_assert_reads_as_its_message(batch_run):
+    result = batch_run[1]["failing assert"]
+    assert (result.status, result.message) == ("failed", "the ids are off by one")
+
+
+def test_each_parametrized_case_is_its_own_check(batch_run):
+    by_name = batch_run[1]
+    assert by_name["param [1]"].passed
+    assert (by_name["param [2]"].passed, by_name["param [2]"].message) == (False, "n was 2")
+
+
+def test_grader_exception_is_an_error_not_a_failure(batch_run):
+    result = batch_run[1]["grader bug"]
+    assert result.status == "error"
+    assert "KeyError" in result.message
+
+
+def test_fixture_setup_error_gives_an_error_result(batch_run):
+    result = batch_run[1]["fixture error"]
+    assert (result.passed, result.status) == (False, "error")
+    assert "fixture broke" in result.message
+
+
+def test_skipped_check_is_reported_with_its_reason(batch_run):
+    result = batch_run[1]["hidden skip"]
+    assert (result.passed, result.status, result.message) == (False, "skipped", "needs a GPU")
+
+
+def test_check_mode_reports_public_checks_only(check_run):
+    _, by_name, results = check_run
+    assert set(by_name) == set(EXPECTED) - HIDDEN_NAMES
+    assert not any(r.hidden for r in results)
+
+
+def test_check_mode_does_not_run_hidden_checks_at_all(check_run):
+    assignment, _, _ = check_run
+    assert not (assignment.graders / "hidden_ran").exists()
+
+
+def test_check_mode_public_results_match_batch(check_run, batch_run):
+    check = {n: (r.points, r.status, r.message) for n, r in check_run[1].items()}
+    batch = {n: (r.points, r.status, r.message) for n, r in batch_run[1].items() if n not in HIDDEN_NAMES}
+    assert check == batch
+
+
+def test_test_without_question_marker_raises_grader_error(tmp_path):
+    assignment = make_assignment(tmp_path, files={"test_unmarked.py": """
+        import pytest
+
+        @pytest.mark.question("q1")
+        def test_marked():
+            pass
+
+        def test_unmarked():
+            pass
+    """})
+    with pytest.raises(GraderError):
+        run_graders(assignment, unavailable(), "batch", None)
+
+
+def test_grader_file_that_does_not_import_raises_grader_error(tmp_path):
+    assignment = make_assignment(tmp_path, files={"test_broken.py": "import pytest\ndef test_x(:\n    pass\n"})
+    with pytest.raises(GraderError):
+        run_graders(assignment, unavailable(), "batch", None)
+
+
+def test_missing_graders_folder_raises_grader_error(tmp_path):
+    assignment = Assignment(name="nothing", title="Nothing", root=tmp_path, notebook="n.ipynb",
+                            questions=[Question("q1", "Q1")])
+    with pytest.raises(GraderError):
+        run_graders(assignment, unavailable(), "batch", None)

@@ -1,0 +1,345 @@
+"""Tests for gradekit.sandbox and gradekit.kernel: the command line the kernel runs under, its environment, and
+what a real sandboxed kernel can and cannot do (one module-scoped kernel; each test sends code to it).
+
+The timeout tests need kernels of their own, because a cell past its limit may cost the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import socket
+import sys
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from gradekit.kernel import KernelDied, KernelSession
+from gradekit.sandbox import Limits, Sandbox, bwrap_available
+
+ROOT = Path(__file__).resolve().parents[1]
+CMD = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "/tmp/kernel.json"]
+SECRET_ENV = "GK_TEST_FAKE_SECRET"
+
+needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap (bwrap) cannot create namespaces on "
+                                 "this machine; CI installs it and these tests run there")
+needs_prlimit = pytest.mark.skipif(shutil.which("prlimit") is None, reason="prlimit (util-linux) is not installed")
+
+
+
+@pytest.fixture
+def make_sandbox(tmp_path):
+    made = []
+
+    def make(**kwargs) -> Sandbox:
+        scratch = tmp_path / "scratch"
+        scratch.mkdir(exist_ok=True)
+        sandbox = Sandbox(scratch=scratch, **kwargs)
+        made.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in made:
+        sandbox.cleanup()
+
+
+def after_dashes(args: list[str]) -> list[str]:
+    return args[len(args) - args[::-1].index("--"):]
+
+
+def option_values(args: list[str], option: str, count: int = 1) -> list[tuple[str, ...]]:
+    return [tuple(args[i + 1:i + 1 + count]) for i, a in enumerate(args) if a == option]
+
+
+# ------------------------------------------------------------------------------------------ the command line
+
+
+@needs_prlimit
+def test_wrap_off_keeps_the_command_after_prlimit_limits(make_sandbox):
+    wrapped = make_sandbox(mode="off").wrap(CMD)
+    assert Path(wrapped[0]).name == "prlimit"
+    assert after_dashes(wrapped) == CMD
+    assert set(Limits().prlimit_args()) <= set(wrapped[:wrapped.index("--")])
+
+
+def test_wrap_off_does_not_use_bubblewrap(make_sandbox):
+    sandbox = make_sandbox(mode="off")
+    assert "bwrap" not in sandbox.wrap(CMD)
+    assert not sandbox.enabled
+
+
+def test_sandbox_off_is_noted_for_the_report(make_sandbox):
+    assert "off" in make_sandbox(mode="off").note
+
+
+def test_default_address_space_limit_leaves_room_for_torch():
+    assert Limits().address_space >= 6 * 2**30  # importing torch needs about 5 GB of address space
+
+
+def test_unknown_mode_is_rejected(tmp_path):
+    with pytest.raises(ValueError):
+        Sandbox(scratch=tmp_path, mode="maybe")
+
+
+@needs_bwrap
+def test_bwrap_wrap_unshares_everything_and_dies_with_parent(make_sandbox):
+    wrapped = make_sandbox(mode="on").wrap(CMD)
+    assert wrapped[0] == "bwrap"
+    assert "--unshare-all" in wrapped
+    assert "--die-with-parent" in wrapped
+
+
+@needs_bwrap
+def test_bwrap_wrap_still_runs_the_command_under_prlimit(make_sandbox):
+    wrapped = make_sandbox(mode="on").wrap(CMD)
+    assert after_dashes(wrapped) == CMD
+    assert any(Path(a).name == "prlimit" for a in wrapped)
+
+
+@needs_bwrap
+def test_bwrap_wrap_hides_each_existing_hidden_path_behind_tmpfs(make_sandbox, tmp_path):
+    hidden = [tmp_path / "graders", tmp_path / "reference", tmp_path / "submissions"]
+    for path in hidden:
+        path.mkdir()
+    missing = tmp_path / "does-not-exist"
+    tmpfs = {v[0] for v in option_values(make_sandbox(mode="on", hidden=[*hidden, missing]).wrap(CMD), "--tmpfs")}
+    assert {str(p.resolve()) for p in hidden} <= tmpfs
+    assert str(missing) not in tmpfs
+
+
+@needs_bwrap
+def test_bwrap_wrap_binds_scratch_and_ipc_folders(make_sandbox):
+    sandbox = make_sandbox(mode="on")
+    binds = option_values(sandbox.wrap(CMD), "--bind", 2)
+    assert (str(sandbox.scratch), str(sandbox.scratch)) in binds
+    assert (str(sandbox.ipc_dir), str(sandbox.ipc_dir)) in binds
+    assert len(binds) == 2  # nothing else is writable
+
+
+@needs_bwrap
+def test_bwrap_wrap_starts_in_the_scratch_folder(make_sandbox):
+    sandbox = make_sandbox(mode="on")
+    assert option_values(sandbox.wrap(CMD), "--chdir") == [(str(sandbox.scratch),)]
+
+
+@needs_bwrap
+def test_bwrap_wrap_rebinds_the_interpreter_under_a_hidden_path(make_sandbox):
+    prefix = Path(sys.prefix).resolve()
+    wrapped = make_sandbox(mode="on", hidden=[prefix.parent]).wrap(CMD)
+    tmpfs_at = next(i for i in range(len(wrapped) - 1) if wrapped[i:i + 2] == ["--tmpfs", str(prefix.parent)])
+    rebinds = [i for i in range(len(wrapped) - 2) if wrapped[i:i + 3] == ["--ro-bind", str(prefix), str(prefix)]]
+    assert rebinds, "sys.prefix must be re-exposed when it lives under a hidden folder"
+    assert rebinds[0] > tmpfs_at  # mounted after (on top of) the tmpfs that hides its parent
+
+
+@needs_bwrap
+def test_bwrap_wrap_does_not_rebind_the_interpreter_when_not_hidden(make_sandbox, tmp_path):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    prefix = str(Path(sys.prefix).resolve())
+    assert (prefix, prefix) not in option_values(make_sandbox(mode="on", hidden=[other]).wrap(CMD), "--ro-bind", 2)
+
+
+# ------------------------------------------------------------------------------------------ the environment
+
+
+def test_kernel_env_drops_unrelated_variables(make_sandbox):
+    env = make_sandbox(mode="off").kernel_env({"PATH": "/usr/bin", SECRET_ENV: "hunter2",
+                                               "AWS_SECRET_ACCESS_KEY": "x", "GITHUB_TOKEN": "y"})
+    assert env["PATH"] == "/usr/bin"
+    assert SECRET_ENV not in env
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert "GITHUB_TOKEN" not in env
+
+
+def test_kernel_env_from_the_real_environment_drops_a_secret(make_sandbox, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "hunter2")
+    assert SECRET_ENV not in make_sandbox(mode="off").kernel_env(os.environ)
+
+
+def test_kernel_env_home_is_inside_the_scratch_folder(make_sandbox):
+    sandbox = make_sandbox(mode="off")
+    env = sandbox.kernel_env({"HOME": "/root"})
+    assert Path(env["HOME"]).is_relative_to(sandbox.scratch)
+    assert Path(env["HOME"]).is_dir()
+
+
+@pytest.mark.parametrize("name", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"])
+def test_kernel_env_is_offline_for_hugging_face(make_sandbox, name):
+    assert make_sandbox(mode="off").kernel_env({})[name] == "1"
+
+
+def test_kernel_env_temp_folder_is_inside_the_scratch_folder(make_sandbox):
+    sandbox = make_sandbox(mode="off")
+    assert Path(sandbox.kernel_env({})["TMPDIR"]).is_relative_to(sandbox.scratch)
+
+
+# ------------------------------------------------------------------------------- a real sandboxed kernel
+
+
+def run(session: KernelSession, code: str, timeout: float = 30) -> tuple[str, dict | None]:
+    """(stdout, error) of one piece of code run in the kernel."""
+    outputs, err = session.execute(code, timeout=timeout)
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream"), err
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    if not bwrap_available():
+        pytest.skip("bubblewrap (bwrap) cannot create namespaces on this machine; CI installs it")
+    root = tmp_path_factory.mktemp("sandboxed")
+    scratch, secret = root / "scratch", root / "secret"
+    scratch.mkdir()
+    secret.mkdir()
+    (secret / "answers.txt").write_text("the hidden labels")
+    session = KernelSession(scratch, Sandbox(scratch=scratch, hidden=[secret], mode="on"), cell_timeout=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SECRET_ENV, "hunter2")  # in the grader's environment when the kernel starts
+        session.__enter__()
+    try:
+        yield SimpleNamespace(session=session, scratch=scratch.resolve(), secret=secret.resolve())
+    finally:
+        session.__exit__(None, None, None)
+
+
+@pytest.fixture
+def session(kernel):
+    if kernel.session.dead:
+        pytest.fail(f"the shared kernel died in an earlier test: {kernel.session.dead}")
+    return kernel.session
+
+
+def test_kernel_runs_code(session):
+    assert run(session, "print(6 * 7)") == ("42\n", None)
+
+
+def test_hidden_folder_lists_as_empty_inside(session, kernel):
+    assert os.listdir(kernel.secret) == ["answers.txt"]  # the host sees it
+    out, err = run(session, f"import os; print(os.listdir({str(kernel.secret)!r}))")
+    assert (out.strip(), err) == ("[]", None)
+
+
+def test_hidden_file_cannot_be_read_inside(session, kernel):
+    _, err = run(session, f"open({str(kernel.secret / 'answers.txt')!r}).read()")
+    assert err is not None and err["ename"] == "FileNotFoundError"
+
+
+def test_socket_to_a_host_server_fails(session):
+    server = socket.create_server(("127.0.0.1", 0))
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    with server:
+        _, err = run(session, f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)")
+        assert err is not None, "the kernel reached a server on the host"
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nothing arrived
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()  # while the host itself can connect
+
+
+def test_writing_to_the_project_fails(session):
+    target = ROOT / f"sandbox_escape_test_{uuid.uuid4().hex}"
+    try:
+        _, err = run(session, f"open({str(target)!r}, 'w').write('escaped')")
+        assert not target.exists()
+        assert err is not None and err["ename"] in ("OSError", "PermissionError")
+        assert str(errno.EROFS) in err["evalue"] or "Read-only" in err["evalue"]
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+
+
+def test_writing_into_the_hidden_folder_does_not_reach_the_host(session, kernel):
+    run(session, f"open({str(kernel.secret / 'answers.txt')!r}, 'w').write('overwritten'); "
+                 f"open({str(kernel.secret / 'planted.py')!r}, 'w').write('x')")
+    assert sorted(os.listdir(kernel.secret)) == ["answers.txt"]
+    assert (kernel.secret / "answers.txt").read_text() == "the hidden labels"
+
+
+def test_writing_into_the_scratch_folder_works(session, kernel):
+    _, err = run(session, "open('notes.txt', 'w').write('mine')")
+    assert err is None
+    assert (kernel.scratch / "notes.txt").read_text() == "mine"
+
+
+def test_working_directory_is_the_scratch_folder(session, kernel):
+    out, _ = run(session, "import os; print(os.getcwd())")
+    assert out.strip() == str(kernel.scratch)
+
+
+def test_kernel_home_is_inside_the_scratch_folder(session, kernel):
+    out, _ = run(session, "import os; print(os.environ['HOME'])")
+    assert Path(out.strip()).is_relative_to(kernel.scratch)
+
+
+def test_kernel_does_not_see_the_graders_secret_environment(session):
+    out, _ = run(session, f"import os; print(os.environ.get({SECRET_ENV!r}, 'absent'))")
+    assert out.strip() == "absent"
+
+
+def test_kernel_is_offline_for_hugging_face(session):
+    out, _ = run(session, "import os; print(os.environ.get('HF_HUB_OFFLINE'))")
+    assert out.strip() == "1"
+
+
+def test_cell_that_raises_is_recorded_and_the_next_cell_still_runs(session):
+    report = session.run_notebook([(3, "x = 1 / 0"), (4, "after_error = 44")])
+    assert [(e.cell, e.ename) for e in report.errors] == [(3, "ZeroDivisionError")]
+    assert report.cells_run == 2
+    assert run(session, "print(after_error)")[0].strip() == "44"
+
+
+def test_cell_error_records_the_line_that_raised(session):
+    report = session.run_notebook([(7, "a = 1\nb = [][3]\nc = 2")])
+    assert report.errors[0].ename == "IndexError"
+    assert "b = [][3]" in report.errors[0].line
+
+
+def test_cell_printing_5_mb_is_truncated_with_a_note(session):
+    report = session.run_notebook([(9, "print('x' * (5 * 1024 * 1024))"), (10, "after_print = 1")])
+    assert any("cell 9" in n and "2 MiB" in n for n in report.notes)
+    assert report.errors == []
+
+
+def test_output_kept_from_a_5_mb_print_stays_under_the_cap(session):
+    outputs, err = session.execute("print('y' * (5 * 1024 * 1024))")
+    assert err is None
+    assert sum(len(o.get("text", "")) for o in outputs) <= session.max_output_bytes
+
+
+# ----------------------------------------------------------------------- time limits (a kernel each)
+
+
+@contextlib.contextmanager
+def own_kernel(tmp_path: Path, mode: str, cell_timeout: float):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with KernelSession(scratch, Sandbox(scratch=scratch, mode=mode), cell_timeout=cell_timeout) as session:
+        yield session
+
+
+@pytest.mark.parametrize("mode", [
+    "off",
+    pytest.param("on", marks=needs_bwrap),
+])
+def test_cell_past_its_time_limit_is_recorded_and_the_kernel_stays_usable(tmp_path, mode):
+    with own_kernel(tmp_path, mode, cell_timeout=3) as session:
+        report = session.run_notebook([(5, "while True:\n    pass"), (6, "after_timeout = 6")])
+        assert [(e.cell, e.ename) for e in report.errors] == [(5, "Timeout")]
+        assert (session.dead, report.aborted) == (None, None)
+        assert run(session, "print(after_timeout)")[0].strip() == "6"
+
+
+def test_cell_that_swallows_interrupts_leaves_the_session_dead_naming_the_cell(tmp_path):
+    swallow = "\n".join(["import time", "while True:", "    try:", "        time.sleep(0.05)",
+                         "    except KeyboardInterrupt:", "        pass"])
+    with own_kernel(tmp_path, "auto", cell_timeout=3) as session:
+        report = session.run_notebook([(8, swallow), (9, "never = 1")])
+        assert session.dead is not None and "cell 8" in session.dead
+        assert report.aborted == session.dead
+        assert report.cells_run == 1
+        with pytest.raises(KernelDied):
+            session.execute("print('still here?')")
