@@ -114,7 +114,7 @@ class KernelSession:
         self._client = _CappedClient(
             nb, km=km, timeout=int(self.cell_timeout), allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
-            startup_timeout=int(self.startup_timeout), record_timing=False, iopub_timeout=10,
+            startup_timeout=int(self.startup_timeout), record_timing=False, iopub_timeout=4,
             resources={"metadata": {"path": str(self.workdir)}},
         )
         self._client.max_output_bytes = self.max_output_bytes
@@ -165,7 +165,7 @@ class KernelSession:
         self._client.nb.cells.append(cell)
         return cell, len(self._client.nb.cells) - 1
 
-    def _responsive(self, grace: float = 10.0) -> bool:
+    def _responsive(self, grace: float = 5.0) -> bool:
         """After an interrupt, the kernel must answer a trivial request within `grace` seconds."""
         try:
             _, err = self.execute("pass", timeout=grace)
