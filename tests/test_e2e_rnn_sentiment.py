@@ -141,3 +141,21 @@ def test_real_data_option_trains_and_calibrates_on_that_data(assignment, tmp_pat
     learn = next(c for c in result.checks if c.question == "accuracy_threshold")
     assert result.score == result.max_score, [c.message for c in result.checks if not c.passed]
     assert "the reference reaches" in learn.message
+
+
+def test_a_corrupt_notebook_does_not_stop_the_batch(assignment, tmp_path):
+    """A truncated file and a binary file beside a good notebook: all three get a row; only the good one scores."""
+    import shutil
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    solution = assignment.root / "examples" / "submissions" / "rnn_sentiment" / "solution.ipynb"
+    shutil.copy(solution, folder / "alice.ipynb")
+    (folder / "bob.ipynb").write_text(solution.read_text()[:5000])
+    (folder / "carol.ipynb").write_bytes(bytes(range(256)) * 40)
+    results = {r.student: r for r in run_batch(folder, assignment, tmp_path / "out", BatchOptions(jobs=2, quiet=True))}
+    assert results["alice"].score == sum(FULL.values())
+    assert "not valid JSON" in results["bob"].error and results["bob"].score == 0
+    assert "does not look like a Jupyter notebook" in results["carol"].error
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        assert [row["student"] for row in csv.DictReader(f)] == ["alice", "bob", "carol"]
