@@ -135,16 +135,14 @@ class Sandbox:
             return limited
         args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                 "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        # Hide what the kernel must never see; re-expose the interpreter if it lives under a hidden folder.
-        prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+        # Hide what the kernel must never see (empty tmpfs over each folder), then re-expose the interpreter
+        # read-only: a virtual environment inside the project, or under /tmp, would be hidden with it.
         for path in self.hidden:
             path = Path(path).resolve()
-            if not path.exists():
-                continue
-            args += ["--tmpfs", str(path)]
-            for prefix in prefixes:
-                if prefix.is_relative_to(path):
-                    args += ["--ro-bind", str(prefix), str(prefix)]
+            if path.exists():
+                args += ["--tmpfs", str(path)]
+        for prefix in sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}):
+            args += ["--ro-bind", str(prefix), str(prefix)]
         args += ["--bind", str(self.scratch), str(self.scratch),
                  "--bind", str(self.ipc_dir), str(self.ipc_dir),
                  "--chdir", str(self.scratch), "--hostname", "sandbox",

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -137,11 +138,31 @@ def test_bwrap_wrap_rebinds_the_interpreter_under_a_hidden_path(make_sandbox):
 
 
 @needs_bwrap
-def test_bwrap_wrap_does_not_rebind_the_interpreter_when_not_hidden(make_sandbox, tmp_path):
-    other = tmp_path / "elsewhere"
-    other.mkdir()
+def test_bwrap_wrap_rebinds_the_interpreter_after_the_tmp_mount(make_sandbox):
+    """A checkout (and its .venv) under /tmp must not vanish behind the sandbox's private /tmp."""
+    wrapped = make_sandbox(mode="on").wrap(CMD)
     prefix = str(Path(sys.prefix).resolve())
-    assert (prefix, prefix) not in option_values(make_sandbox(mode="on", hidden=[other]).wrap(CMD), "--ro-bind", 2)
+    tmp_at = next(i for i in range(len(wrapped) - 1) if wrapped[i:i + 2] == ["--tmpfs", "/tmp"])
+    rebinds = [i for i in range(len(wrapped) - 2) if wrapped[i:i + 3] == ["--ro-bind", prefix, prefix]]
+    assert rebinds and rebinds[0] > tmp_at
+
+
+@needs_bwrap
+def test_kernel_starts_from_a_venv_under_tmp(tmp_path):
+    """The case CI hit: a clone under /tmp, its virtual environment inside it."""
+    import subprocess
+
+    venv = Path(tempfile.mkdtemp(prefix="gk-venv-", dir="/tmp"))
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = ("import sys; from gradekit.sandbox import Sandbox; sb = Sandbox(scratch=sys.argv[1], mode='on'); "
+            "import subprocess; print(subprocess.run(sb.wrap([sys.executable, '-c', 'print(40 + 2)']), "
+            "capture_output=True, text=True).stdout.strip())")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([str(python), "-c", code, str(scratch)], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "42", out.stderr[-500:]
 
 
 # ------------------------------------------------------------------------------------------ the environment
