@@ -73,9 +73,17 @@ class Assignment:
     def question_titles(self) -> dict[str, str]:
         return {q.id: q.title for q in self.questions}
 
-    def setup_code(self) -> str:
-        """Code run in the kernel before the student's cells (offline models, seeds, thread counts)."""
-        return (self.folder / self.setup_file).read_text() if self.setup_file else ""
+    def setup_code(self, data: Path | None = None) -> str:
+        """Code run in the kernel before the student's cells (offline models, seeds, thread counts).
+
+        Values only the host can decide (which local BERT folder to load, say) come from the workspace hook's
+        `setup_values(data)` and are written as plain assignments above the assignment's set-up file."""
+        if not self.setup_file:
+            return ""
+        hook = self._workspace_hook()
+        values = hook.setup_values(data) if hook is not None and hasattr(hook, "setup_values") else {}
+        lines = [f"{name} = {value!r}" for name, value in values.items()]
+        return "\n".join([*lines, (self.folder / self.setup_file).read_text()])
 
     def _workspace_hook(self) -> Any:
         """graders/<name>/workspace.py: the assignment's host-side data hooks (trusted code), or None."""

@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 
+from gradekit.kernel_side import MAX_BLOB_BYTES, REPLY_MIME
 from gradekit.sandbox import Sandbox
 
 TIMEOUT_ENAME = "CellTimeout"
@@ -60,7 +61,14 @@ class _CappedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
         content = msg.get("content", {})
-        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        data = content.get("data", {})
+        if REPLY_MIME in data:
+            # A grading reply has its own, larger limit (the codec's); anything over it is dropped and the
+            # proxy then reports a missing reply rather than holding a huge message.
+            if len(str(data[REPLY_MIME])) > 2 * MAX_BLOB_BYTES:
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in data.values())
         used = self.output_bytes.get(cell_index, 0) + size
         self.output_bytes[cell_index] = used
         if used > self.max_output_bytes and msg["msg_type"] in ("stream", "display_data", "execute_result"):

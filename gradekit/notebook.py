@@ -8,6 +8,7 @@ escapes (`!pip install ...`) are neutralised, since the sandbox has no network a
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -107,10 +108,16 @@ def prepare_cells(nb: nbformat.NotebookNode, *, setup: str = "", skip_tags: tupl
         tags = set(cell.get("metadata", {}).get("tags", []) or [])
         if tags & set(skip_tags):
             continue
-        if tags & set(replace_tags) or any(p.search(source) for p in patterns):
+        if tags & set(replace_tags):
             prepared.notes.append(f"cell {position} loads data or models from the internet; during grading "
                                   "it was replaced by the course's offline set-up")
             continue
+        if any(p.search(source) for p in patterns):
+            source = drop_statements(source, patterns)
+            prepared.notes.append(f"cell {position}: downloads (e.g. from_pretrained) were replaced by the "
+                                  "course's offline set-up; the rest of the cell ran")
+            if source is None:
+                continue
         if CELL_MAGIC_SHELL.match(source):
             prepared.notes.append(f"cell {position} is a shell cell ({source.split()[0]}); it was not run")
             continue
@@ -120,6 +127,29 @@ def prepare_cells(nb: nbformat.NotebookNode, *, setup: str = "", skip_tags: tupl
                                   "run during grading; everything the assignment needs is installed")
         prepared.cells.append(PreparedCell(position, new_source))
     return prepared
+
+
+def drop_statements(source: str, patterns: list[re.Pattern]) -> str | None:
+    """The cell without its top-level statements that match a pattern (a download), the rest kept as is.
+
+    Statements, not lines: `bert = BertModel.from_pretrained(\n  'bert-base-uncased')` spans two lines.
+    IPython syntax is first turned into Python the way IPython itself does. None when the cell cannot be
+    parsed or nothing else is left: then the whole cell is skipped."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell(source)
+    try:
+        tree = ast.parse(python)
+    except SyntaxError:
+        return None
+    lines = python.splitlines()
+    drop: set[int] = set()
+    for node in tree.body:
+        segment = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        if any(p.search(segment) for p in patterns):
+            drop.update(range(node.lineno - 1, node.end_lineno))
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    return "\n".join(kept) if any(line.strip() for line in kept) else None
 
 
 def neutralise_shell_lines(source: str) -> tuple[str, bool]:

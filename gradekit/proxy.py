@@ -222,7 +222,9 @@ class Submission:
         if etype == "NotImplementedError":
             return NotImplementedByStudent(f"{what}{NOT_IMPLEMENTED} (it still raises NotImplementedError)")
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
-            why = self._explain_missing(name) if self._explain_missing else ""
+            unwritten, why = self._explain_missing(name) if self._explain_missing else (False, "")
+            if unwritten:
+                return NotImplementedByStudent(f"`{name}`{NOT_IMPLEMENTED} ({why})")
             return MissingName(f"`{name}` is not defined in your notebook" + (
                 f": {why}" if why else ": check that the cell defining it runs without an error"))
         if etype == "KeyboardInterrupt":
@@ -251,5 +253,7 @@ def _call_label(name: str, args: tuple, kwargs: dict) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, Remote):
+        return value.type_name
     text = repr(value) if isinstance(value, (int, float, bool, str, type(None))) else type(value).__name__
     return text if len(text) <= 30 else text[:27] + "..."

@@ -55,7 +55,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
-        prepared = prepare_cells(nb, setup=assignment.setup_code(), skip_tags=assignment.skip_tags,
+        prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
                                  replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
         result.notes.extend(prepared.notes)
         assignment.prepare_workspace(scratch, data)
@@ -88,17 +88,25 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
 
 
 def missing_explainer(nb, errors: list[CellError]):
-    """For "X is not defined": which cell should have defined X, and what went wrong with it."""
+    """For "X is not defined": (not_implemented, why). not_implemented is True when X is missing because
+    the student has not written that part yet, directly or through an earlier unwritten piece, so that an
+    untouched template reads "not implemented" rather than a list of knock-on errors."""
     by_cell = {e.cell: e for e in errors}
+    unwritten = sorted(e.cell for e in errors if e.ename == "NotImplementedError")
 
-    def explain(name: str) -> str:
+    def explain(name: str) -> tuple[bool, str]:
         position = definition_cell(nb, name)
         if position is None:
-            return f"no cell defines it (keep the name `{name}` from the assignment)"
+            if unwritten:
+                return True, "no cell defines it yet"
+            return False, f"no cell defines it (keep the name `{name}` from the assignment)"
         error = by_cell.get(position)
         if error is None:
-            return f"cell {position} defines it but did not run"
-        return f"cell {position}, which defines it, raised {error.ename}: {error.evalue}"
+            return False, f"cell {position} defines it but did not run"
+        if error.ename == "NotImplementedError" or (error.ename == "NameError" and unwritten
+                                                    and unwritten[0] < position):
+            return True, f"cell {position} cannot run before the parts it needs are written"
+        return False, f"cell {position}, which defines it, raised {error.ename}: {error.evalue}"
 
     return explain
 

@@ -114,6 +114,50 @@ RNN_SENTIMENT: dict[str, list[tuple[str, str]]] = {
 }
 
 
+BERT_GRU_SENTIMENT: dict[str, list[tuple[str, str]]] = {
+    # A comparison where an assignment was meant: BERT stays trainable.
+    "bert_not_frozen": [
+        ("            param.requires_grad = False", "            param.requires_grad == False"),
+    ],
+    # evaluate copied from train without the parts that make it an evaluation.
+    "evaluate_still_trains": [
+        ("""    model.eval()
+    with torch.no_grad():
+        for batch in iterator:
+            predictions = model(batch.text).squeeze(1)
+            loss = criterion(predictions, batch.label)
+            acc = binary_accuracy(predictions, batch.label)
+            epoch_loss += loss.item()
+            epoch_acc += acc.item()""",
+         """    model.train()
+    for batch in iterator:
+        predictions = model(batch.text).squeeze(1)
+        loss = criterion(predictions, batch.label)
+        acc = binary_accuracy(predictions, batch.label)
+        loss.backward()
+        epoch_loss += loss.item()
+        epoch_acc += acc.item()"""),
+    ],
+    # The ids go to the model without [CLS] and [SEP].
+    "predict_without_special_tokens": [
+        ("    ids = [init_token_idx] + tokenizer.convert_tokens_to_ids(tokenize_and_cut(sentence)) + [eos_token_idx]",
+         "    ids = tokenizer.convert_tokens_to_ids(tokenize_and_cut(sentence))"),
+    ],
+    # The epoch loop saves every epoch, so the file holds the last model, not the best.
+    "fit_saves_every_epoch": [
+        ("""        if valid_loss < best_valid_loss:
+            best_valid_loss = valid_loss
+            torch.save(model.state_dict(), path)""",
+         """        torch.save(model.state_dict(), path)"""),
+    ],
+    # Seed 001: an attribute older transformers had; today it raises, and everything using it fails after.
+    "seed001_max_model_input_sizes": [
+        ("max_input_length = tokenizer.model_max_length",
+         "max_input_length = tokenizer.max_model_input_sizes['bert-base-uncased']"),
+    ],
+}
+
+
 def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra: dict | None = None) -> None:
     assignment = load_assignment(name, ROOT)
     out = ROOT / "examples" / "submissions" / name
@@ -143,3 +187,4 @@ def last_years_notebook(nb: nbformat.NotebookNode) -> None:
 
 if __name__ == "__main__":
     write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
+    write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT)

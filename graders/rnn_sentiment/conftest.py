@@ -14,9 +14,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
 
-from workspace import splits as load_splits  # noqa: E402
-
 import reference.rnn_sentiment as ref  # noqa: E402
+
+from workspace import splits as load_splits  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,10 @@ held-out reviews. Their texts go into the kernel as ids; their labels never leav
 The training seed is fixed by the assignment (not drawn per run): nothing about it helps a student, and a TA
 who grades again must get the same verdict."""
 
-import learning
 import pytest
 import torch
+
+import learning
 
 Q = "accuracy_threshold"
 

@@ -1,0 +1,76 @@
+"""Fixtures for the bert_gru_sentiment graders: the reference, the tokenizer the kernel also gets, and data.
+
+`submission`, `assignment` and `data_path` come from gradekit's pytest plugin.
+"""
+
+import random
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace` and `features`
+
+import reference.bert_gru_sentiment as ref  # noqa: E402
+from gradekit import offline  # noqa: E402
+
+import workspace  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def reference():
+    return ref
+
+
+@pytest.fixture(scope="session")
+def settings(assignment) -> dict:
+    return assignment.settings
+
+
+@pytest.fixture(scope="session")
+def bert_dir(settings) -> Path:
+    return offline.bert_path(settings["bert"])
+
+
+@pytest.fixture(scope="session")
+def tokenizer(bert_dir):
+    """The same tokenizer files the kernel loads: the expected ids are computed from them on the host."""
+    return offline.load_tokenizer(bert_dir)
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    return secrets.randbits(31)
+
+
+@pytest.fixture
+def gen(seed, request) -> torch.Generator:
+    return torch.Generator().manual_seed(seed + hash(request.node.name) % 10_000)
+
+
+@pytest.fixture
+def pyrng(seed, request) -> random.Random:
+    return random.Random(seed + hash(request.node.name) % 10_000)
+
+
+@pytest.fixture(scope="session")
+def splits(data_path):
+    return workspace.splits(data_path)
+
+
+# A small BERT of the real architecture with the real vocabulary size, for behaviour checks that run the
+# student's class end to end in seconds (built in the kernel, seeded).
+TINY_BERT = """
+import torch
+from transformers import BertConfig, BertModel
+torch.manual_seed(seed)
+result = BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64))
+"""
+
+
+@pytest.fixture
+def tiny_bert(submission):
+    return submission.run(TINY_BERT, what="a small BertModel", seed=0)

@@ -1,0 +1,142 @@
+"""The learning check for bert_gru_sentiment: the student's GRU head trained on frozen BERT features.
+
+BERT is frozen, so its output for a review never changes: it is computed once on the host (cached on disk)
+and a stand-in module hands it to the student's model for exactly the ids it was computed for. The student's
+BERTGRUSentiment, freeze_bert and train run unchanged on top; a forward pass of BERT per batch would make
+the check take minutes on a CPU. The same budget trains the reference for the threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import reference.bert_gru_sentiment as ref
+from gradekit import offline
+
+
+class FrozenBertFeatures(nn.Module):
+    """Stands in for a frozen BERT: returns the features BERT computed for these exact ids."""
+
+    def __init__(self, hidden_size: int, id_lists: list, features: list):
+        super().__init__()
+        from transformers import BertConfig
+
+        self.config = BertConfig(hidden_size=hidden_size)
+        self.table = {tuple(ids): f.float() for ids, f in zip(id_lists, features, strict=True)}
+
+    def forward(self, text, *args, **kwargs):
+        from transformers.modeling_outputs import BaseModelOutput
+
+        rows = []
+        for row in text.tolist():  # (batch, seq_len) ids, right-padded with 0
+            while row and row[-1] == 0:
+                row.pop()
+            f = self.table[tuple(row)]  # (length, hidden)
+            rows.append(torch.cat([f, f.new_zeros(text.shape[1] - f.shape[0], f.shape[1])]))
+        return BaseModelOutput(last_hidden_state=torch.stack(rows))  # (batch, seq_len, hidden)
+
+
+def cache_dir() -> Path:
+    return Path.home() / ".cache" / "gradekit"
+
+
+def bert_features(bert_dir: Path, id_lists: list[list[int]]) -> list[torch.Tensor]:
+    """BERT's last hidden states for each id list (length, hidden), in float16, cached by content."""
+    from safetensors.torch import load_file, save_file
+
+    key = hashlib.sha256(json.dumps([str(bert_dir), id_lists]).encode()).hexdigest()[:20]
+    path = cache_dir() / f"bert-features-{key}.safetensors"
+    if path.exists():
+        stored = load_file(path)
+        return [stored[f"f{i}"] for i in range(len(id_lists))]
+    bert = offline.load_bert(bert_dir).eval()
+    out: dict[str, torch.Tensor] = {}
+    order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))  # similar lengths batch together
+    with torch.no_grad():
+        for start in range(0, len(order), 32):
+            chunk = order[start : start + 32]
+            width = max(len(id_lists[i]) for i in chunk)
+            ids = torch.zeros(len(chunk), width, dtype=torch.long)
+            mask = torch.zeros(len(chunk), width, dtype=torch.long)
+            for row, i in enumerate(chunk):
+                ids[row, : len(id_lists[i])] = torch.tensor(id_lists[i])
+                mask[row, : len(id_lists[i])] = 1
+            hidden = bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            for row, i in enumerate(chunk):
+                out[f"f{i}"] = hidden[row, : len(id_lists[i])].to(torch.float16).contiguous()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(out, partial)
+    os.replace(partial, path)  # atomic: a batch's other worker never reads half a cache file
+    return [out[f"f{i}"] for i in range(len(id_lists))]
+
+
+class Budget:
+    """Everything the learning check feeds the student's code, built once per grading run."""
+
+    def __init__(self, bert_dir: Path, tokenizer, splits, held_out: list, settings: dict):
+        self.settings = settings
+        # Bucketed by length, as the seed's BucketIterator did: little padding for the GRU to read through.
+        train = sorted(splits.train[: int(settings["learn_train_reviews"])], key=lambda r: len(r.text))
+        self.held_out = held_out
+        train_ids = [ref.encode(tokenizer, r.text) for r in train]
+        test_ids = [ref.encode(tokenizer, r.text) for r in held_out]
+        self.id_lists = train_ids + test_ids
+        self.features = bert_features(bert_dir, self.id_lists)
+        self.hidden_size = int(self.features[0].shape[1])
+        self.train_batches = ref.make_batches(train_ids, [r.label for r in train], int(settings["learn_batch_size"]))
+        self.test_texts = [b.text for b in ref.make_batches(test_ids, [0] * len(test_ids), 100)]  # no labels
+
+    def inputs(self) -> dict:
+        s = self.settings
+        return dict(hidden=self.hidden_size, ids=self.id_lists, feats=self.features, seed=int(s["learn_seed"]),
+                    hidden_dim=int(s["learn_hidden_dim"]), n_layers=int(s["n_layers"]), dropout=float(s["dropout"]),
+                    lr=float(s["learn_lr"]), epochs=int(s["learn_epochs"]),
+                    train_data=[(b.text, b.label) for b in self.train_batches], test_data=self.test_texts)
+
+    def accuracy(self, logits: torch.Tensor) -> float:
+        labels = torch.tensor([r.label for r in self.held_out], dtype=torch.float32)
+        return ((logits > 0).float() == labels).float().mean().item()
+
+
+# Runs in the student's kernel (and, with the reference's names, on the host): returns held-out logits.
+TRAIN_AND_PREDICT = "import torch\nfrom torch import nn\n\n" + inspect.getsource(FrozenBertFeatures) + """
+import collections
+_Batch = collections.namedtuple("Batch", ["text", "label"])
+torch.manual_seed(seed)
+model = BERTGRUSentiment(FrozenBertFeatures(hidden, ids, feats), hidden_dim, 1, n_layers, True, dropout)
+freeze_bert(model)
+optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+criterion = torch.nn.BCEWithLogitsLoss()
+batches = [_Batch(*b) for b in train_data]
+order = torch.Generator().manual_seed(seed)
+for _ in range(epochs):
+    train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer, criterion)
+model.eval()
+with torch.no_grad():
+    result = torch.cat([model(text).reshape(-1) for text in test_data])
+"""
+
+
+def reference_logits(budget: Budget) -> torch.Tensor:
+    scope = {"torch": torch, "nn": nn, "BERTGRUSentiment": ref.BERTGRUSentiment, "freeze_bert": ref.freeze_bert,
+             "train": ref.train, **budget.inputs()}
+    exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
+    return scope["result"]
+
+
+def threshold_for(data: Path | None, budget: Budget) -> tuple[float, str]:
+    if data is None:
+        return float(budget.settings["accuracy_threshold"]), "configured for the bundled data"
+    torch.set_num_threads(1)
+    reached = budget.accuracy(reference_logits(budget))
+    margin = float(budget.settings["learn_margin"])
+    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
+    return reached - margin, how

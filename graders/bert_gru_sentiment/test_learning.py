@@ -1,0 +1,30 @@
+"""Learning: the student's BERTGRUSentiment head, frozen with their freeze_bert and trained with their train
+on frozen BERT features, must classify held-out reviews whose labels never leave the host."""
+
+import pytest
+import torch
+
+import learning
+import workspace
+
+Q = "accuracy_threshold"
+
+
+@pytest.fixture(scope="module")
+def budget(bert_dir, tokenizer, splits, settings):
+    return learning.Budget(bert_dir, tokenizer, splits, workspace.held_out(splits), settings)
+
+
+@pytest.mark.question(Q, points=3)
+def test_held_out_accuracy(submission, budget, data_path, settings, record_property):
+    """Trained with your train, your model clears the accuracy threshold on held-out reviews"""
+    logits = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(settings["learn_timeout"]),
+                            what="training BERTGRUSentiment with your train", name="train", **budget.inputs())
+    if not isinstance(logits, torch.Tensor) or logits.shape != (len(budget.held_out),):
+        pytest.fail("the trained BERTGRUSentiment did not return one logit per held-out review")
+    accuracy = budget.accuracy(logits)
+    threshold, how = learning.threshold_for(data_path, budget)
+    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%}: {how})")
+    assert accuracy >= threshold, (
+        f"after {settings['learn_epochs']} epochs of your train, BERTGRUSentiment classified {accuracy:.1%} of "
+        f"{len(budget.held_out)} held-out reviews correctly; the threshold is {threshold:.0%}")

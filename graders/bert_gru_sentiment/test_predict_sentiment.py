@@ -1,0 +1,91 @@
+"""Q4 predict_sentiment: judged with a spy model that records the ids it is given and returns a known logit."""
+
+import math
+
+import pytest
+
+Q = "predict_sentiment"
+
+SPY = """
+import torch
+from torch import nn
+
+class _Spy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seen, self.modes = [], []
+    def forward(self, text, *args, **kwargs):
+        self.seen.append(text.detach().clone())
+        self.modes.append(self.training)
+        return torch.full((text.shape[0], 1), logit)
+
+spy = _Spy()
+spy.train()
+p = predict_sentiment(spy, tokenizer, sentence)
+result = {"p": p, "ids": spy.seen[-1] if spy.seen else None, "training": spy.modes[-1] if spy.modes else None}
+"""
+
+LOGIT = 0.8
+
+
+def spy_run(submission, sentence):
+    return submission.run(SPY, what="predict_sentiment(model, tokenizer, sentence)", name="predict_sentiment",
+                          sentence=sentence, logit=LOGIT)
+
+
+@pytest.mark.question(Q, points=1)
+def test_adds_cls_and_sep(submission, tokenizer, reference):
+    """The model gets [CLS] + the review's ids + [SEP], as one (1, length) batch"""
+    sentence = "Avengers was great!!"
+    ids = spy_run(submission, sentence)["ids"]
+    want = reference.encode(tokenizer, sentence)
+    assert ids is not None, "predict_sentiment never called the model"
+    assert tuple(ids.shape) == (1, len(want)), (
+        f"the model got ids of shape {tuple(ids.shape)}, expected (1, {len(want)})")
+    got = ids[0].tolist()
+    assert got[0] == tokenizer.cls_token_id and got[-1] == tokenizer.sep_token_id, (
+        f"the ids should start with [CLS] ({tokenizer.cls_token_id}) and end with [SEP] ({tokenizer.sep_token_id}); "
+        f"they are {got}")
+    assert got == want, f"the model got {got}, expected {want}"
+
+
+@pytest.mark.question(Q, points=1)
+def test_returns_the_probability_in_eval_mode(submission):
+    """Returns sigmoid(logit) as a float, with the model in eval mode"""
+    out = spy_run(submission, "Justice League is terrible. I hated it.")
+    assert isinstance(out["p"], float), (
+        f"predict_sentiment should return a float; it returned {type(out['p']).__name__}")
+    assert abs(out["p"] - 1 / (1 + math.exp(-LOGIT))) < 1e-6, (
+        f"for a logit of {LOGIT} predict_sentiment returned {out['p']:.4f}, expected sigmoid({LOGIT}) = "
+        f"{1 / (1 + math.exp(-LOGIT)):.4f}")
+    assert out["training"] is False, "predict_sentiment: call model.eval() first"
+
+
+@pytest.mark.question(Q, points=1)
+def test_long_review_is_cut(submission, tokenizer, pyrng):
+    """A 2,000-word review is cut to 512 ids"""
+    sentence = " ".join(pyrng.choice(["superb", "boring", "cast", "score", "twist"]) for _ in range(2000))
+    ids = spy_run(submission, sentence)["ids"]
+    limit = tokenizer.model_max_length
+    assert ids is not None and ids.shape[1] == limit, (
+        f"for a 2,000-word review the model got {None if ids is None else ids.shape[1]} ids; cut the tokens to "
+        f"{limit - 2} so that with [CLS] and [SEP] it fits BERT's {limit}")
+
+
+@pytest.mark.parametrize("name", ["given_predictions", "my_predictions"])
+@pytest.mark.question(Q, points=0.5)
+def test_notebook_predictions_are_probabilities(submission, name):
+    """The notebook's predictions are two probabilities"""
+    values = submission.get(name)
+    assert isinstance(values, list) and len(values) == 2, f"`{name}` should be a list of two probabilities"
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in values), f"`{name}` = {values!r:.80}"
+
+
+@pytest.mark.question(Q, points=0.5)
+def test_own_reviews(submission):
+    """my_reviews holds two reviews of your own"""
+    reviews = submission.get("my_reviews")
+    given = {"Justice League is terrible. I hated it.", "Avengers was great!!"}
+    assert isinstance(reviews, list) and len(reviews) == 2 and all(isinstance(r, str) and r.strip() for r in reviews), (
+        "`my_reviews` should be a list of two review texts")
+    assert not set(reviews) & given, "write two reviews of your own, not the given ones"
