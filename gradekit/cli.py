@@ -109,6 +109,20 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Grade every assignment's bundled example submissions into REPORTS/<assignment>/."""
+    out = Path(args.out)
+    for name in list_assignments():
+        assignment = load_assignment(name)
+        folder = assignment.root / "examples" / "submissions" / name
+        if not folder.is_dir():
+            continue
+        print(f"{name}: grading {folder}", file=sys.stderr)
+        results = run_batch(folder, assignment, out / name, BatchOptions(jobs=args.jobs, sandbox=args.sandbox))
+        print(f"{name}: {len(results)} graded; open {out / name / 'index.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grade", description="Grade deep-learning notebooks safely.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", action="append", help="(repeatable) default: every assignment")
     p.add_argument("--out", type=Path)
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("demo", help="grade every assignment's example submissions into HTML reports")
+    p.add_argument("--out", default="reports")
+    p.add_argument("--jobs", type=int, default=default_jobs())
+    p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("data", help="write an assignment's bundled data set for local work")
     p.add_argument("assignment")
