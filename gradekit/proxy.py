@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,13 @@ class Submission:
     def _student_error(self, what: str, error: dict, name: str | None) -> SubmissionError:
         etype = str(error.get("type", ""))
         message = str(error.get("message", ""))
+        missing_forward = re.search(r'Module \[(\w+)\] is missing the required "forward" function', message)
+        if etype == "NotImplementedError" and missing_forward:
+            # torch's words for a module whose `def forward` is not at class level (often indented into
+            # __init__, where it is only a local function): not the same as an unwritten answer.
+            module = missing_forward.group(1)
+            return SubmissionError(f"{what} failed: {module} has no forward method. Is `def forward` indented "
+                                   "inside `__init__`? It must be at the class's level, like `__init__` itself")
         if etype == "NotImplementedError":
             return NotImplementedByStudent(f"{what}{NOT_IMPLEMENTED} (it still raises NotImplementedError)")
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
