@@ -9,11 +9,15 @@ raised by the proxy; never a traceback. A passing check can add a note with `rec
 
 from __future__ import annotations
 
+import random
+import secrets
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from gradekit.config import Assignment
 from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
@@ -142,3 +146,24 @@ def data_path(request: pytest.FixtureRequest) -> Path | None:
 @pytest.fixture(scope="session")
 def grading_mode(request: pytest.FixtureRequest) -> str:
     return request.config.stash[CONTEXT].mode
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    """Drawn per grading run, so no submission can be tuned to the inputs it will be checked on."""
+    return secrets.randbits(31)
+
+
+def _per_check(seed: int, request: pytest.FixtureRequest) -> int:
+    return seed + zlib.crc32(request.node.name.encode()) % 10_000
+
+
+@pytest.fixture
+def gen(seed: int, request: pytest.FixtureRequest) -> torch.Generator:
+    """A torch generator seeded per run and per check."""
+    return torch.Generator().manual_seed(_per_check(seed, request))
+
+
+@pytest.fixture
+def pyrng(seed: int, request: pytest.FixtureRequest) -> random.Random:
+    return random.Random(_per_check(seed, request))

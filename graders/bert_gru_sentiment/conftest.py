@@ -1,15 +1,13 @@
 """Fixtures for the bert_gru_sentiment graders: the reference, the tokenizer the kernel also gets, and data.
 
-`submission`, `assignment` and `data_path` come from gradekit's pytest plugin.
+`submission`, `assignment`, `data_path` and the per-run randomness (`seed`, `gen`, `pyrng`) come from
+gradekit's pytest plugin.
 """
 
-import random
-import secrets
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace` and `features`
@@ -41,19 +39,7 @@ def tokenizer(bert_dir):
     return offline.load_tokenizer(bert_dir)
 
 
-@pytest.fixture(scope="session")
-def seed() -> int:
-    return secrets.randbits(31)
 
-
-@pytest.fixture
-def gen(seed, request) -> torch.Generator:
-    return torch.Generator().manual_seed(seed + hash(request.node.name) % 10_000)
-
-
-@pytest.fixture
-def pyrng(seed, request) -> random.Random:
-    return random.Random(seed + hash(request.node.name) % 10_000)
 
 
 @pytest.fixture(scope="session")

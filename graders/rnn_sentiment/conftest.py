@@ -1,15 +1,13 @@
 """Fixtures for the rnn_sentiment graders: the reference implementation, the data, and fresh randomness.
 
-`submission`, `assignment` and `data_path` come from gradekit's pytest plugin.
+`submission`, `assignment`, `data_path` and the per-run randomness (`seed`, `gen`, `pyrng`) come from
+gradekit's pytest plugin.
 """
 
-import random
-import secrets
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
@@ -29,21 +27,7 @@ def hparams():
     return ref.HyperParams()
 
 
-@pytest.fixture(scope="session")
-def seed() -> int:
-    """Drawn per grading run, so no submission can be tuned to the inputs it will be checked on."""
-    return secrets.randbits(31)
 
-
-@pytest.fixture
-def gen(seed, request) -> torch.Generator:
-    """A torch generator seeded per run and per check."""
-    return torch.Generator().manual_seed(seed + hash(request.node.name) % 10_000)
-
-
-@pytest.fixture
-def pyrng(seed, request) -> random.Random:
-    return random.Random(seed + hash(request.node.name) % 10_000)
 
 
 @pytest.fixture(scope="session")
