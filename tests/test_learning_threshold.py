@@ -86,3 +86,20 @@ def test_bert_reference_clears_configured_threshold_with_margin():
     print(f"\nbert_gru_sentiment reference held-out accuracy, seeds 0-2: "
           f"{', '.join(f'{a:.3f}' for a in accuracies)}; threshold {threshold:.2f}")
     assert min(accuracies) >= threshold + 0.05
+
+
+def test_vit_reference_clears_configured_threshold_with_margin():
+    """vit_fashion_mnist: the reference ViT and train_epoch under the learning check's budget."""
+    learning = graders_module("vit_fashion_mnist", "learning")
+    workspace = graders_module("vit_fashion_mnist", "workspace")
+    torch.set_num_threads(1)
+    settings = dict(load_assignment("vit_fashion_mnist").settings)
+    splits = workspace.splits(None)
+    accuracies = []
+    for seed in (0, 1, 2):
+        settings["learn_seed"] = seed
+        accuracies.append(learning.reference_accuracy(splits.train, workspace.held_out(splits), settings))
+    threshold = float(settings["accuracy_threshold"])
+    print(f"\nvit_fashion_mnist reference held-out accuracy, seeds 0-2: "
+          f"{', '.join(f'{a:.3f}' for a in accuracies)}; threshold {threshold:.2f}")
+    assert min(accuracies) >= threshold + 0.05

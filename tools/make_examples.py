@@ -32,8 +32,9 @@ def edit(nb: nbformat.NotebookNode, old: str, new: str) -> None:
     hits[0].source = hits[0].source.replace(old, new)
 
 
-def insert_cell(nb: nbformat.NotebookNode, index: int, source: str) -> None:
-    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
+def insert_cell(nb: nbformat.NotebookNode, index: int, source: str, cell_id: str) -> None:
+    """A fixed cell id, so that rebuilding the examples changes nothing that did not change."""
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source, id=cell_id))
 
 
 RNN_SENTIMENT: dict[str, list[tuple[str, str]]] = {
@@ -158,6 +159,51 @@ BERT_GRU_SENTIMENT: dict[str, list[tuple[str, str]]] = {
 }
 
 
+VIT_FASHION_MNIST: dict[str, list[tuple[str, str]]] = {
+    # Seed 000: Transformer.forward indented inside __init__, so the class has no forward at all.
+    "seed000_forward_inside_init": [
+        ("""    def forward(self, x):
+        for attn, ff in self.layers:
+            x = attn(x) + x
+            x = ff(x) + x
+        return x""",
+         """        def forward(self, x):
+            for attn, ff in self.layers:
+                x = attn(x) + x
+                x = ff(x) + x
+            return x"""),
+    ],
+    # No class token: positions only for the patches, and "cls" pooling reads the first patch.
+    "missing_class_token": [
+        ("        self.pos_embedding = nn.Parameter(torch.randn(1, num_patches + 1, dim))\n"
+         "        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))",
+         "        self.pos_embedding = nn.Parameter(torch.randn(1, num_patches, dim))"),
+        ("""        cls_tokens = repeat(self.cls_token, "1 1 d -> b 1 d", b=b)              # (b, 1, dim)
+        x = torch.cat((cls_tokens, x), dim=1)                                    # (b, n + 1, dim)
+        x = x + self.pos_embedding[:, : n + 1]""",
+         """        x = x + self.pos_embedding[:, :n]"""),
+    ],
+    # One position short: the class token has no position, and the addition fails on shapes.
+    "pos_embedding_one_short": [
+        ("        self.pos_embedding = nn.Parameter(torch.randn(1, num_patches + 1, dim))",
+         "        self.pos_embedding = nn.Parameter(torch.randn(1, num_patches, dim))"),
+    ],
+    # The dot products are not scaled by 1/sqrt(dim_head).
+    "attention_without_scale": [
+        ('        dots = einsum("b h i d, b h j d -> b h i j", q, k) * self.scale         # (b, h, n, n)',
+         '        dots = einsum("b h i d, b h j d -> b h i j", q, k)                      # (b, h, n, n)'),
+    ],
+    # The softmax normalises over the queries instead of the keys.
+    "softmax_over_queries": [
+        ("        self.attend = nn.Softmax(dim=-1)", "        self.attend = nn.Softmax(dim=-2)"),
+    ],
+    # The seed prints correct_samples: here it is returned as the accuracy, a count instead of a fraction.
+    "evaluate_accuracy_as_count": [
+        ("    return total_loss / n, correct / n", "    return total_loss / n, correct"),
+    ],
+}
+
+
 def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra: dict | None = None) -> None:
     assignment = load_assignment(name, ROOT)
     out = ROOT / "examples" / "submissions" / name
@@ -182,9 +228,10 @@ def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra:
 
 def last_years_notebook(nb: nbformat.NotebookNode) -> None:
     """A correct notebook started from last year's copy: a pip install and an import that no longer exists."""
-    insert_cell(nb, 1, "!pip install torchtext==0.6.0\nfrom torchtext import data as legacy_data")
+    insert_cell(nb, 1, "!pip install torchtext==0.6.0\nfrom torchtext import data as legacy_data", "last-years-imports")
 
 
 if __name__ == "__main__":
     write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
     write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT)
+    write_examples("vit_fashion_mnist", VIT_FASHION_MNIST)

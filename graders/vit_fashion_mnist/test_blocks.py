@@ -1,0 +1,169 @@
+"""PreNorm, FeedForward, Attention and Transformer: shapes on inputs drawn at grading time, then the numbers,
+computed on the host from the student's own weights."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gradekit import checks
+
+# Tells a module without forward from one whose forward is merely wrong: the seed notebook's Transformer has
+# `def forward` indented inside __init__, where it is a local function and the class has none.
+HAS_FORWARD = """
+nested = [c.co_name for c in Transformer.__init__.__code__.co_consts if hasattr(c, "co_name")]
+result = {"own_forward": "forward" in vars(Transformer), "forward_inside_init": "forward" in nested}
+"""
+
+
+def params_by_shape(module) -> dict:
+    return {tuple(p["shape"]): p["value"] for p in module.parameters(values=True)}
+
+
+@pytest.mark.question("transformer", points=0.5)
+def test_transformer_has_its_own_forward(submission, gen):
+    """Transformer defines forward at class level, and it runs"""
+    transformer = submission.new("Transformer", 16, 1, 2, 8, 32)  # an unwritten __init__ fails here
+    found = submission.run(HAS_FORWARD, what="Transformer.forward", name="Transformer")
+    if found["forward_inside_init"] and not found["own_forward"]:
+        pytest.fail("Transformer has no forward method: `def forward` is indented inside `__init__`, so it is only "
+                    "a local function there. Move it out one level, to the same indentation as `def __init__`")
+    assert found["own_forward"], "Transformer has no forward method"
+    checks.shape(transformer(torch.randn(1, 3, 16, generator=gen), no_grad=True), (1, 3, 16), "Transformer output")
+
+
+@pytest.mark.parametrize("batch, tokens", [(1, 1), (3, 17), (2, 50)])
+@pytest.mark.question("prenorm", points=0.5)
+def test_prenorm_normalises_then_applies_fn(submission, batch, tokens, gen):
+    """PreNorm(dim, fn) returns fn(LayerNorm(x))"""
+    inner = submission.run("import torch\nresult = torch.nn.Identity()", what="nn.Identity()")
+    block = submission.new("PreNorm", 12, inner)
+    x = torch.randn(batch, tokens, 12, generator=gen) * 3 + 1
+    checks.close(block(x, no_grad=True), F.layer_norm(x, (12,)), f"PreNorm(12, Identity) on {tuple(x.shape)}",
+                 atol=1e-4, hint="normalise x with nn.LayerNorm(dim), then apply fn")
+
+
+@pytest.mark.question("prenorm", points=0.5)
+def test_prenorm_passes_keyword_arguments(submission, gen):
+    """PreNorm forwards keyword arguments to fn"""
+    probe = submission.run("import torch\nclass _K(torch.nn.Module):\n    def forward(self, x, scale=1.0):\n"
+                           "        return x * scale\nresult = _K()", what="a probe module")
+    block = submission.new("PreNorm", 6, probe)
+    x = torch.randn(2, 3, 6, generator=gen)
+    checks.close(block(x, scale=2.0, no_grad=True), 2 * F.layer_norm(x, (6,)), "PreNorm(6, fn)(x, scale=2.0)",
+                 atol=1e-4, hint="pass **kwargs through to fn")
+
+
+@pytest.mark.parametrize("batch, tokens", [(1, 1), (4, 9)])
+@pytest.mark.question("feedforward", points=0.5)
+def test_feedforward_shape(submission, batch, tokens, gen):
+    """FeedForward keeps the token shape"""
+    ff = submission.new("FeedForward", 10, 24)
+    x = torch.randn(batch, tokens, 10, generator=gen)
+    checks.shape(ff(x, no_grad=True), (batch, tokens, 10), "FeedForward(10, 24) output")
+
+
+@pytest.mark.question("feedforward", points=1)
+def test_feedforward_is_linear_relu_linear(submission, gen):
+    """FeedForward computes Linear, ReLU, Linear with its own weights"""
+    ff = submission.new("FeedForward", 10, 24)
+    ff.method("eval")
+    p = params_by_shape(ff)
+    if not {(24, 10), (24,), (10, 24), (10,)} <= set(p):
+        pytest.fail(f"FeedForward(10, 24) should hold Linear(10, 24) and Linear(24, 10); its parameters have shapes "
+                    f"{sorted(p)}")
+    x = torch.randn(3, 5, 10, generator=gen)
+    want = F.linear(F.relu(F.linear(x, p[(24, 10)], p[(24,)])), p[(10, 24)], p[(10,)])
+    checks.close(ff(x, no_grad=True), want, "FeedForward output", atol=1e-5,
+                 hint="Linear(dim, hidden_dim), ReLU, Dropout, Linear(hidden_dim, dim), Dropout")
+
+
+def attention_weights(module) -> tuple:
+    params = {p["name"]: p["value"] for p in module.parameters(values=True)}
+    qkv = [v for k, v in params.items() if "to_qkv" in k and k.endswith("weight")]
+    out_w = [v for k, v in params.items() if "to_out" in k and k.endswith("weight")]
+    out_b = [v for k, v in params.items() if "to_out" in k and k.endswith("bias")]
+    if len(qkv) != 1:
+        pytest.fail(f"Attention should have one to_qkv Linear without bias; its parameters are {sorted(params)}")
+    return qkv[0], out_w[0] if out_w else None, out_b[0] if out_b else None
+
+
+@pytest.mark.parametrize("batch, tokens, heads, dim_head", [(1, 5, 4, 8), (3, 17, 2, 16), (2, 50, 4, 64)])
+@pytest.mark.question("attention", points=0.5)
+def test_attention_matches_reference(submission, reference, batch, tokens, heads, dim_head, gen):
+    """With your own weights, the output equals the attention equations"""
+    attn = submission.new("Attention", 32, heads=heads, dim_head=dim_head)
+    attn.method("eval")
+    w_qkv, w_out, b_out = attention_weights(attn)
+    x = torch.randn(batch, tokens, 32, generator=gen)
+    want, _ = reference.attention_from_weights(x, w_qkv, w_out, b_out, heads, dim_head)
+    checks.close(attn(x, no_grad=True), want, f"Attention(32, heads={heads}, dim_head={dim_head}) output",
+                 atol=1e-4, hint="softmax(q k^T * dim_head ** -0.5) over the keys, times v, heads merged, then to_out")
+
+
+@pytest.mark.question("attention", points=1)
+def test_attention_matches_torch_sdpa(submission, gen):
+    """The output equals torch's scaled_dot_product_attention on your own projections"""
+    heads, dim_head = 4, 8
+    attn = submission.new("Attention", 16, heads=heads, dim_head=dim_head)
+    attn.method("eval")
+    w_qkv, w_out, b_out = attention_weights(attn)
+    x = torch.randn(2, 7, 16, generator=gen)
+    q, k, v = (t.reshape(2, 7, heads, dim_head).transpose(1, 2) for t in F.linear(x, w_qkv).chunk(3, dim=-1))
+    mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 7, heads * dim_head)
+    checks.close(attn(x, no_grad=True), F.linear(mixed, w_out, b_out), "Attention output", atol=1e-4)
+
+
+@pytest.mark.question("attention", points=0.5)
+def test_attention_rows_sum_to_one(submission, gen):
+    """Each row of the attention weights sums to 1"""
+    rows = submission.run("""
+import torch
+m = Attention(16, heads=2, dim_head=8)
+m.eval()
+seen = []
+hook = m.attend.register_forward_hook(lambda mod, i, o: seen.append(o.detach()))
+with torch.no_grad():
+    m(x)
+hook.remove()
+result = seen[0] if seen else None
+""", what="Attention's attention weights (self.attend)", name="Attention", x=torch.randn(3, 6, 16, generator=gen))
+    weights = checks.shape(rows, (3, 2, 6, 6), "the attention weights from self.attend")
+    checks.close(weights.sum(-1), torch.ones(3, 2, 6), "the sums of the attention weights over the keys",
+                 hint="the softmax must run over the last dimension (the keys)")
+
+
+@pytest.mark.question("attention", points=0.5)
+def test_single_full_width_head_needs_no_projection(submission, gen):
+    """With heads=1 and dim_head=dim, to_out is the identity"""
+    attn = submission.new("Attention", 16, heads=1, dim_head=16)
+    extra = [p["name"] for p in attn.parameters() if "to_out" in p["name"]]
+    assert not extra, f"with one head of width dim, to_out should be nn.Identity(); it has parameters {extra}"
+    x = torch.randn(2, 5, 16, generator=gen)
+    checks.shape(attn(x, no_grad=True), (2, 5, 16), "Attention(16, heads=1, dim_head=16) output")
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+@pytest.mark.question("transformer", points=0.5)
+def test_transformer_shape(submission, depth, gen):
+    """Transformer keeps the token shape"""
+    t = submission.new("Transformer", 16, depth, 2, 8, 32)
+    x = torch.randn(2, 9, 16, generator=gen)
+    checks.shape(t(x, no_grad=True), (2, 9, 16), f"Transformer(depth={depth}) output")
+
+
+@pytest.mark.question("transformer", points=1)
+def test_transformer_matches_reference(submission, reference, gen):
+    """With your own weights loaded into the reference, the outputs agree"""
+    t = submission.new("Transformer", 16, 2, 2, 8, 32)
+    t.method("eval")
+    state = t.state_dict()
+    ref = reference.Transformer(16, 2, 2, 8, 32).eval()
+    if set(state) != set(ref.state_dict()):
+        pytest.fail("Transformer's parameters are not laid out as layers.<i>.0 (PreNorm(Attention)) and "
+                    f"layers.<i>.1 (PreNorm(FeedForward)); found {sorted(state)[:6]}...")
+    ref.load_state_dict(state)
+    x = torch.randn(2, 9, 16, generator=gen)
+    with torch.no_grad():
+        want = ref(x)
+    checks.close(t(x, no_grad=True), want, "Transformer output", atol=1e-4,
+                 hint="each block: x = attn(x) + x, then x = ff(x) + x")

@@ -1,0 +1,72 @@
+"""End to end: grade every example submission of vit_fashion_mnist (sandboxed kernels, the bundled 28x28 images,
+the learning check) and assert each one's exact per-question outcome."""
+
+import time
+
+import pytest
+
+from gradekit.batch import BatchOptions, run_batch
+from gradekit.config import load_assignment
+from gradekit.results import SubmissionResult
+
+pytestmark = pytest.mark.e2e
+
+FULL = {"prenorm": 2, "feedforward": 2, "attention": 3.5, "transformer": 2.5, "vit_forward": 6, "param_count": 2,
+        "train_epoch": 2, "evaluate": 2.5, "accuracy_threshold": 3}
+
+EXPECTED = {
+    "solution": FULL,
+    "template": dict.fromkeys(FULL, 0),
+    "seed000_forward_inside_init": {**FULL, "transformer": 0, "vit_forward": 2, "train_epoch": 0, "evaluate": 0,
+                                    "accuracy_threshold": 0},
+    "missing_class_token": {**FULL, "vit_forward": 2.5, "param_count": 0},
+    "pos_embedding_one_short": {**FULL, "vit_forward": 1, "param_count": 0, "train_epoch": 0, "evaluate": 0,
+                                "accuracy_threshold": 0},
+    "attention_without_scale": {**FULL, "attention": 1, "transformer": 1.5, "vit_forward": 4.5,
+                                "accuracy_threshold": 0},
+    "softmax_over_queries": {**FULL, "attention": 0.5, "transformer": 1.5, "vit_forward": 4.5},
+    "evaluate_accuracy_as_count": {**FULL, "evaluate": 1},
+}
+
+MESSAGES = {
+    ("seed000_forward_inside_init", "transformer"): "`def forward` is indented inside `__init__`",
+    ("missing_class_token", "vit_forward"): "pos_embedding should have shape (1, 17, 16)",
+    ("missing_class_token", "param_count"): "499,594 trainable parameters, expected 499,722",
+    ("pos_embedding_one_short", "vit_forward"): "The size of tensor a (17) must match the size of tensor b (16)",
+    ("attention_without_scale", "attention"): "q k^T * dim_head ** -0.5",
+    ("softmax_over_queries", "attention"): "The softmax must run over the last dimension (the keys)",
+    ("evaluate_accuracy_as_count", "evaluate"): "a fraction between 0 and 1",
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    assignment = load_assignment("vit_fashion_mnist")
+    out = tmp_path_factory.mktemp("reports")
+    start = time.monotonic()
+    results = run_batch(assignment.root / "examples" / "submissions" / "vit_fashion_mnist", assignment, out,
+                        BatchOptions(jobs=2, quiet=True))
+    print(f"\ngraded {len(results)} vit_fashion_mnist notebooks in {time.monotonic() - start:.1f} s")
+    return {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_per_question_points(graded: dict[str, SubmissionResult], student):
+    assert graded[student].question_scores() == pytest.approx(EXPECTED[student])
+
+
+@pytest.mark.parametrize("student, question", MESSAGES)
+def test_feedback_names_the_mistake(graded, student, question):
+    q = next(q for q in graded[student].questions() if q.id == question)
+    assert any(MESSAGES[student, question] in m for m in q.messages), q.messages
+
+
+@pytest.mark.parametrize("question", FULL)
+def test_template_has_one_not_implemented_message_per_question(graded, question):
+    q = next(q for q in graded["template"].questions() if q.id == question)
+    assert len(q.messages) == 1 and q.messages[0].startswith("not implemented yet"), q.messages
+
+
+def test_download_cell_is_replaced_offline(graded):
+    assert any("replaced by the course's offline set-up" in n for n in graded["solution"].notes)
+    assert not graded["solution"].cell_errors
