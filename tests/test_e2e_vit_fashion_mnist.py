@@ -70,3 +70,29 @@ def test_template_has_one_not_implemented_message_per_question(graded, question)
 def test_download_cell_is_replaced_offline(graded):
     assert any("replaced by the course's offline set-up" in n for n in graded["solution"].notes)
     assert not graded["solution"].cell_errors
+
+
+def test_real_data_option_reads_fashion_mnist_layout(tmp_path, monkeypatch):
+    """--data with a FashionMNIST raw folder (here written from generated images in the idx format): the notebook
+    trains on it and the learning threshold is calibrated from the reference on that data."""
+    import numpy as np
+
+    from gradekit.datasets.images import generate_images
+    from gradekit.runner import grade_notebook
+
+    def idx(array: np.ndarray) -> bytes:  # magic (0, 0, 0x08 = ubyte, ndim), big-endian dims, bytes
+        return bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape) + \
+            array.astype(np.uint8).tobytes()
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the threshold cache lives under ~/.cache
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, split in (("train", generate_images(2000, seed=7)), ("t10k", generate_images(1000, seed=8))):
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(idx(split.images.numpy()))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(split.labels.numpy()))
+    assignment = load_assignment("vit_fashion_mnist")
+    result = grade_notebook(assignment.root / "examples" / "submissions" / "vit_fashion_mnist" / "solution.ipynb",
+                            assignment, data=tmp_path / "data")
+    learn = next(c for c in result.checks if c.question == "accuracy_threshold")
+    assert result.score == result.max_score, [c.message for c in result.checks if not c.passed]
+    assert "the reference reaches" in learn.message

@@ -11,7 +11,7 @@ Q = "accuracy_threshold"
 
 
 @pytest.mark.question(Q, points=3)
-def test_held_out_accuracy(submission, splits, assignment, record_property):
+def test_held_out_accuracy(submission, splits, assignment, data_path, record_property):
     """Trained with your train_epoch, your ViT clears the accuracy threshold on held-out images"""
     s = assignment.settings
     held_out = workspace.held_out(splits)
@@ -21,8 +21,8 @@ def test_held_out_accuracy(submission, splits, assignment, record_property):
     if not isinstance(logits, torch.Tensor) or logits.shape != (len(held_out), 10):
         pytest.fail("the trained ViT did not return 10 scores per held-out image")
     accuracy = learning.accuracy(logits, held_out)
-    threshold = float(s["accuracy_threshold"])
-    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%})")
+    threshold, how = learning.threshold_for(data_path, splits.train, held_out, s)
+    record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%}: {how})")
     assert accuracy >= threshold, (
         f"after {s['learn_epochs']} epochs of your train_epoch, the ViT classified {accuracy:.1%} of "
         f"{len(held_out)} held-out images correctly; the threshold is {threshold:.0%}")
