@@ -350,6 +350,8 @@ def unsafe_deserialisation(source: str) -> list[str]:
     """Uses of pickle-based loading in Python source. Comments and docstrings ("never pickle") do not count."""
     found = []
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and tok.string == "allow_pickle":
+            continue  # judged below: only an explicit allow_pickle=False is safe
         if tok.type == tokenize.NAME and ("pickle" in tok.string.lower() or tok.string in PICKLE_MODULES):
             found.append(f"line {tok.start[0]}: name {tok.string}")
         if tok.type == tokenize.STRING and tok.string.strip("'\"") in PICKLE_MODULES:
@@ -357,6 +359,9 @@ def unsafe_deserialisation(source: str) -> list[str]:
     tree = ast.parse(source)
     calls = {id(node.func): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "allow_pickle" and not (
+                isinstance(node.value, ast.Constant) and node.value.value is False):
+            found.append(f"line {node.value.lineno}: allow_pickle other than False")
         is_torch_load = (isinstance(node, ast.Attribute) and node.attr == "load"
                          and isinstance(node.value, ast.Name) and node.value.id == "torch")
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("torch"):
@@ -390,6 +395,7 @@ def test_guard_detects_unsafe_deserialisation(source):
 @pytest.mark.parametrize("source", [
     '"""Replies are data only, never pickle."""\n',
     "# nothing is unpickled here\n",
+    "import numpy as np\nx = np.load(f, allow_pickle=False)\n",
     "import torch\nx = torch.load(f, weights_only=True)\n",
 ], ids=["docstring", "comment", "weights-only-true"])
 def test_guard_accepts_safe_source(source):

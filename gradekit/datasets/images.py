@@ -304,7 +304,7 @@ def read_npz(path: str | Path) -> ImageSet:
 
     path = Path(path)
     expected = "an .npz with arrays 'images' (uint8, N x H x W) and 'labels' (integers 0-9, N), as write_npz writes"
-    pickled = f"{path} holds pickled Python objects, which are not loaded (allow_pickle=False); expected {expected}"
+    refused = f"{path} holds pickled Python objects, which are not loaded (allow_pickle=False); expected {expected}"
     try:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -315,7 +315,7 @@ def read_npz(path: str | Path) -> ImageSet:
         with open(path, "rb") as f:
             magic = f.read(6)
         if magic == b"\x93NUMPY" and "allow_pickle" in str(e):  # a .npy holding an object array
-            raise DataError(pickled) from None
+            raise DataError(refused) from None
         if magic.startswith(b"PK"):  # a zip, as .npz files are, but numpy could not open it
             raise DataError(f"{path} is a damaged or truncated .npz file ({e}); write it again") from None
         raise DataError(f"{path} is not an .npz file; expected {expected}") from None
@@ -330,7 +330,7 @@ def read_npz(path: str | Path) -> ImageSet:
             images, labels = data["images"], data["labels"]
         except ValueError as e:
             if "allow_pickle" in str(e):
-                raise DataError(pickled) from None
+                raise DataError(refused) from None
             raise DataError(f"{path} is damaged ({e}); expected {expected}") from None
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise DataError(f"{path} is damaged ({e}); expected {expected}") from None
