@@ -397,7 +397,7 @@ def test_guard_detects_unsafe_deserialisation(source):
     "# nothing is unpickled here\n",
     "import numpy as np\nx = np.load(f, allow_pickle=False)\n",
     "import torch\nx = torch.load(f, weights_only=True)\n",
-], ids=["docstring", "comment", "weights-only-true"])
+], ids=["docstring", "comment", "allow-pickle-false", "weights-only-true"])
 def test_guard_accepts_safe_source(source):
     assert unsafe_deserialisation(source) == []
 
