@@ -111,10 +111,21 @@ def missing_explainer(nb, errors: list[CellError]):
     return explain
 
 
+def forget_grader_modules(graders_root: Path) -> None:
+    """Drop modules imported from any assignment's graders folder. Each folder has its own `workspace` and
+    `learning`; graded in one process one after another, the second would otherwise get the first's."""
+    root = graders_root.resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(root):
+            del sys.modules[name]
+
+
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
                 data: Path | None) -> list[CheckResult]:
     """Run the assignment's pytest graders in this process against `submission`; collect CheckResults."""
     context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data)
+    forget_grader_modules(assignment.root / "graders")
     args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
             "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,
             "-W", "ignore::DeprecationWarning"]

@@ -329,3 +329,20 @@ def test_missing_graders_folder_raises_grader_error(tmp_path):
                             questions=[Question("q1", "Q1")])
     with pytest.raises(GraderError):
         run_graders(assignment, unavailable(), "batch", None)
+
+
+
+def test_graders_of_different_assignments_do_not_share_local_modules():
+    """rnn_sentiment's and vit_fashion_mnist's graders each import a local `workspace`: graded in one process one
+    after the other, the second used to get the first's from sys.modules (and read IMDB for FashionMNIST)."""
+    import sys as _sys
+    from pathlib import Path
+
+    from gradekit.config import load_assignment
+    from gradekit.proxy import Submission
+    from gradekit.runner import run_graders
+
+    for name in ("rnn_sentiment", "vit_fashion_mnist"):
+        assignment = load_assignment(name)
+        run_graders(assignment, Submission(None, unavailable="no kernel in this test"), "check", None)
+        assert Path(_sys.modules["workspace"].__file__).parent == assignment.graders
