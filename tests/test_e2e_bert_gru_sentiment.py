@@ -1,13 +1,11 @@
 """End to end: grade every example submission of bert_gru_sentiment (offline MiniLM, sandboxed kernels, the
 learning check on cached frozen-BERT features) and assert each one's exact per-question outcome."""
 
-import time
-
 import pytest
 
-from gradekit.batch import BatchOptions, run_batch
-from gradekit.config import load_assignment
 from gradekit.results import SubmissionResult
+
+from e2e_examples import grade_examples, question
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +36,8 @@ MESSAGES = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    assignment = load_assignment("bert_gru_sentiment")
-    out = tmp_path_factory.mktemp("reports")
-    start = time.monotonic()
-    results = run_batch(assignment.root / "examples" / "submissions" / "bert_gru_sentiment", assignment, out,
-                        BatchOptions(jobs=2, quiet=True))
-    print(f"\ngraded {len(results)} bert_gru_sentiment notebooks in {time.monotonic() - start:.1f} s")
-    return {r.student: r for r in results}
+def graded(tmp_path_factory) -> dict[str, SubmissionResult]:
+    return grade_examples("bert_gru_sentiment", tmp_path_factory.mktemp("reports"))
 
 
 @pytest.mark.parametrize("student", EXPECTED)
@@ -53,16 +45,16 @@ def test_per_question_points(graded: dict[str, SubmissionResult], student):
     assert graded[student].question_scores() == pytest.approx(EXPECTED[student])
 
 
-@pytest.mark.parametrize("student, question", MESSAGES)
-def test_feedback_names_the_mistake(graded, student, question):
-    q = next(q for q in graded[student].questions() if q.id == question)
-    assert any(MESSAGES[student, question] in m for m in q.messages), q.messages
+@pytest.mark.parametrize("student, qid", MESSAGES)
+def test_feedback_names_the_mistake(graded, student, qid):
+    messages = question(graded[student], qid).messages
+    assert any(MESSAGES[student, qid] in m for m in messages), messages
 
 
-@pytest.mark.parametrize("question", FULL)
-def test_template_has_one_not_implemented_message_per_question(graded, question):
-    q = next(q for q in graded["template"].questions() if q.id == question)
-    assert len(q.messages) == 1 and q.messages[0].startswith("not implemented yet"), q.messages
+@pytest.mark.parametrize("qid", FULL)
+def test_template_has_one_not_implemented_message_per_question(graded, qid):
+    messages = question(graded["template"], qid).messages
+    assert len(messages) == 1 and messages[0].startswith("not implemented yet"), messages
 
 
 def test_downloads_are_replaced_offline(graded):
