@@ -201,13 +201,6 @@ class Agent:
             raise NameError(f"name '{name}' is not defined")
         return self.user_ns[name]
 
-    def op_probe(self, name: str) -> dict:
-        if name not in self.user_ns:
-            return {"defined": False, "kind": ""}
-        obj = self.user_ns[name]
-        kind = "class" if isinstance(obj, type) else "function" if callable(obj) else "value"
-        return {"defined": True, "kind": kind, "type": type(obj).__name__}
-
     def op_call(self, target: Any, args: list, kwargs: dict, seed: int | None = None,
                 no_grad: bool = False) -> Any:
         import torch
@@ -231,9 +224,6 @@ class Agent:
 
     def op_get(self, name: str) -> Any:
         return self.lookup(name)
-
-    def op_getattr(self, obj: Any, attr: str) -> Any:
-        return getattr(obj, attr)
 
     def op_parameters(self, module: Any, values: bool = False) -> list:
         """Named parameters as reported by the module's own `named_parameters` (a student may override it;

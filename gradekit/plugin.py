@@ -143,10 +143,6 @@ def data_path(request: pytest.FixtureRequest) -> Path | None:
     return request.config.stash[CONTEXT].data_path
 
 
-@pytest.fixture(scope="session")
-def grading_mode(request: pytest.FixtureRequest) -> str:
-    return request.config.stash[CONTEXT].mode
-
 
 @pytest.fixture(scope="session")
 def seed() -> int:

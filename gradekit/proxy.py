@@ -87,10 +87,6 @@ class Remote(RemoteRef):
             "method", {"obj": RemoteRef(self.id), "method": name, "args": list(args), "kwargs": kwargs},
             what=f"{self.label}.{name}", timeout=timeout)
 
-    def attr(self, name: str) -> Any:
-        return self._sub._request("getattr", {"obj": RemoteRef(self.id), "attr": name},
-                                  what=f"{self.label}.{name}")
-
     def parameters(self, values: bool = False) -> list[dict]:
         """[{name, shape, requires_grad[, value]}] as the module reports them."""
         return self._sub._request("parameters", {"module": RemoteRef(self.id), "values": values},
@@ -123,12 +119,6 @@ class Submission:
         self._installed = False
 
     # -- public API for graders -----------------------------------------------------------------------------
-
-    def has(self, name: str) -> bool:
-        return bool(self.probe(name)["defined"])
-
-    def probe(self, name: str) -> dict:
-        return self._request("probe", {"name": name}, what=name)
 
     def call(self, name: str, *args: Any, seed: int | None = None, timeout: float | None = None,
              no_grad: bool = False, **kwargs: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import torch
 
 from gradekit import checks
@@ -36,3 +37,43 @@ def binary_accuracy_hand_made_case(submission: Submission) -> None:
     assert abs(got - 0.75) < 1e-6, (
         f"binary_accuracy([2.0, -1.0, 0.3, -0.2], [1, 0, 0, 0]) gave {got:.4f}, expected 0.75 (a logit above 0 "
         "predicts 1)")
+
+
+# Runs in the student's kernel, after an assignment's prefix has defined `model` (a probe model of the grader's own),
+# `batches`, `criterion` and `which`: the student's train or evaluate on the probe, recording how the model was
+# called. The assignment's suffix adds its predictions and sets `result`.
+RUN_TRAIN_OR_EVALUATE = """
+calls = []
+hook = model.register_forward_hook(lambda m, i, o: calls.append([torch.is_grad_enabled(), m.training]))
+before = {k: v.clone() for k, v in model.state_dict().items()}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+if which == "train":
+    model.eval()
+    returned = train(model, batches, optimizer, criterion)
+else:
+    model.train()
+    returned = evaluate(model, batches, criterion)
+hook.remove()
+changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
+has_grad = [n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
+model.eval()
+"""
+
+
+def returned_loss_and_accuracy(name: str, returned: object) -> tuple[float, float]:
+    """The (mean loss, mean accuracy) pair a train or evaluate function returned, as two floats."""
+    if not (isinstance(returned, tuple) and len(returned) == 2):
+        pytest.fail(f"{name} should return (mean loss, mean accuracy); it returned {checks.describe_value(returned)}")
+    loss, acc = returned
+    return checks.number(loss, f"{name}'s returned loss"), checks.number(acc, f"{name}'s returned accuracy")
+
+
+def evaluate_changed_nothing(out: dict) -> None:
+    assert not out["changed"], f"evaluate changed weights ({', '.join(out['changed'])}); it must not train"
+
+
+def evaluate_ran_without_gradient_in_eval_mode(out: dict) -> None:
+    assert out["calls"], "evaluate never called the model"
+    assert not any(grad for grad, _ in out["calls"]), "evaluate: wrap the loop in `with torch.no_grad():`"
+    assert not any(training for _, training in out["calls"]), "evaluate: call model.eval() first"
+    assert not out["has_grad"], "evaluate computed gradients (loss.backward()); it must only measure"

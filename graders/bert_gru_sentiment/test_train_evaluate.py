@@ -4,7 +4,7 @@ student's model around a small BERT, frozen with the student's freeze_bert, trai
 import pytest
 import torch
 
-from gradekit import checks
+from gradekit import checks, shared_checks
 
 PROBE = """
 import collections
@@ -24,21 +24,8 @@ _Batch = collections.namedtuple("Batch", ["text", "label"])
 torch.manual_seed(7)
 model = _Probe()
 batches = [_Batch(*b) for b in data]
-calls = []
-hook = model.register_forward_hook(lambda m, i, o: calls.append([torch.is_grad_enabled(), m.training]))
-before = {k: v.clone() for k, v in model.state_dict().items()}
-optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
 criterion = nn.BCEWithLogitsLoss()
-if which == "train":
-    model.eval()
-    returned = train(model, batches, optimizer, criterion)
-else:
-    model.train()
-    returned = evaluate(model, batches, criterion)
-hook.remove()
-changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
-has_grad = [n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
-model.eval()
+""" + shared_checks.RUN_TRAIN_OR_EVALUATE + """
 with torch.no_grad():
     logits = [model(b.text).squeeze(1) for b in batches]
 result = {"returned": returned, "changed": changed, "calls": calls, "logits": logits, "has_grad": has_grad}
@@ -74,11 +61,7 @@ def batches(tokenizer, reference, splits):
 
 def run_probe(submission, which, batches):
     out = submission.run(PROBE, what=SIGNATURES[which], name=which, which=which, data=batches)
-    returned = out["returned"]
-    if not (isinstance(returned, tuple) and len(returned) == 2):
-        pytest.fail(f"{which} should return (mean loss, mean accuracy); it returned {checks.describe_value(returned)}")
-    return out, [checks.number(v, f"{which}'s returned {k}") for k, v in zip(("loss", "accuracy"), returned,
-                                                                                strict=True)]
+    return out, shared_checks.returned_loss_and_accuracy(which, out["returned"])
 
 
 @pytest.fixture(scope="module")
@@ -124,18 +107,13 @@ def test_forward_runs_bert_without_gradient(submission, tiny_bert):
 @pytest.mark.question("evaluate", points=1)
 def test_evaluate_changes_nothing(evaluated):
     """evaluate leaves every weight unchanged"""
-    out, _ = evaluated
-    assert not out["changed"], f"evaluate changed weights ({', '.join(out['changed'])}); it must not train"
+    shared_checks.evaluate_changed_nothing(evaluated[0])
 
 
 @pytest.mark.question("evaluate", points=1)
 def test_evaluate_without_gradient_in_eval_mode(evaluated):
     """evaluate runs the model in eval mode without gradients"""
-    out, _ = evaluated
-    assert out["calls"], "evaluate never called the model"
-    assert not any(grad for grad, _ in out["calls"]), "evaluate: wrap the loop in `with torch.no_grad():`"
-    assert not any(training for _, training in out["calls"]), "evaluate: call model.eval() first"
-    assert not out["has_grad"], "evaluate computed gradients (loss.backward()); it must only measure"
+    shared_checks.evaluate_ran_without_gradient_in_eval_mode(evaluated[0])
 
 
 @pytest.mark.question("evaluate", points=1)

@@ -4,7 +4,7 @@ cannot fail these checks): train learns, evaluate measures without changing anyt
 import pytest
 import torch
 
-from gradekit import checks
+from gradekit import checks, shared_checks
 
 Q = "train_evaluate"
 
@@ -28,21 +28,8 @@ _Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
 torch.manual_seed(seed)
 model = _Probe()
 batches = [_Batch(*b) for b in data]
-calls = []
-hook = model.register_forward_hook(lambda m, i, o: calls.append([torch.is_grad_enabled(), m.training]))
-before = {k: v.clone() for k, v in model.state_dict().items()}
-optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
 criterion = nn.BCELoss()
-if which == "train":
-    model.eval()
-    returned = train(model, batches, optimizer, criterion)
-else:
-    model.train()
-    returned = evaluate(model, batches, criterion)
-hook.remove()
-changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
-has_grad = [n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
-model.eval()
+""" + shared_checks.RUN_TRAIN_OR_EVALUATE + """
 with torch.no_grad():
     probs = [model(b.text, b.lengths) for b in batches]
 result = {"returned": returned, "changed": changed, "calls": calls, "probs": probs, "has_grad": has_grad}
@@ -66,11 +53,7 @@ SIGNATURES = {
 def run_probe(submission, which, batches, vocab_size, name):
     out = submission.run(PROBE, what=SIGNATURES[name], name=name, which=which,
                          data=batches, seed=7, vocab_size=vocab_size)
-    returned = out["returned"]
-    if not (isinstance(returned, tuple) and len(returned) == 2):
-        pytest.fail(f"{name} should return (mean loss, mean accuracy); it returned {checks.describe_value(returned)}")
-    return out, [checks.number(v, f"{name}'s returned {k}") for k, v in zip(("loss", "accuracy"), returned,
-                                                                               strict=True)]
+    return out, shared_checks.returned_loss_and_accuracy(name, out["returned"])
 
 
 @pytest.fixture(scope="module")
@@ -110,19 +93,13 @@ def test_train_returns_mean_loss_and_accuracy(trained):
 @pytest.mark.question(Q, points=1)
 def test_evaluate_changes_nothing(evaluated):
     """evaluate leaves every weight unchanged"""
-    out, _ = evaluated
-    assert not out["changed"], f"evaluate changed weights ({', '.join(out['changed'])}); it must not train"
+    shared_checks.evaluate_changed_nothing(evaluated[0])
 
 
 @pytest.mark.question(Q, points=1)
 def test_evaluate_without_gradient_in_eval_mode(evaluated):
     """evaluate runs the model in eval mode without gradients"""
-    out, _ = evaluated
-    calls = out["calls"]
-    assert calls, "evaluate never called the model"
-    assert not any(grad for grad, _ in calls), "evaluate: wrap the loop in `with torch.no_grad():`"
-    assert not any(training for _, training in calls), "evaluate: call model.eval() first"
-    assert not out["has_grad"], "evaluate computed gradients (loss.backward()); it must only measure"
+    shared_checks.evaluate_ran_without_gradient_in_eval_mode(evaluated[0])
 
 
 @pytest.mark.question(Q, points=1)
