@@ -26,12 +26,23 @@ from gradekit.results import CheckResult
 CONTEXT = pytest.StashKey["GradingContext"]()
 
 
+class NeedsReview(Exception):
+    """Raised by a check whose answer a person must grade (free text, or math the machine cannot decide).
+
+    The check scores 0 until a TA records points (see gradekit.review); `review` is what the TA is shown."""
+
+    def __init__(self, message: str, review: dict[str, Any]):
+        super().__init__(message)
+        self.review = review
+
+
 @dataclass
 class GradingContext:
     submission: Submission
     assignment: Assignment
     mode: str = "batch"  # "check" runs public checks only
     data_path: Path | None = None
+    notebook: Any = None  # the submitted notebook (nbformat node) as loaded; None when it could not be read
     results: list[CheckResult] = field(default_factory=list)
 
 
@@ -82,6 +93,9 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
     qid, points, hidden = question_marker(item)
     result = CheckResult(question=qid, name=check_name(item), points=0.0, max_points=points,
                          passed=False, hidden=hidden)
+    # A written-answer check says how it read the answer, pass or fail, via record_property("reading", {...}).
+    readings = [v for k, v in report.user_properties if k == "reading"]
+    result.reading = readings[-1] if readings else None
     if report.passed:
         result.passed, result.points, result.status = True, points, "passed"
         # A passing check may still say something useful, via pytest's record_property("info", "...").
@@ -92,6 +106,9 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
         result.message = _skip_reason(report)
         return result
     exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, NeedsReview):
+        result.status, result.message, result.review = "needs_review", str(exc), exc.review
+        return result
     result.status, result.message = failure_message(exc)
     return result
 
@@ -142,6 +159,12 @@ def assignment(request: pytest.FixtureRequest) -> Assignment:
 def data_path(request: pytest.FixtureRequest) -> Path | None:
     return request.config.stash[CONTEXT].data_path
 
+
+@pytest.fixture(scope="session")
+def notebook(request: pytest.FixtureRequest) -> Any:
+    """The submitted notebook as data (never executed on the host), for graders of written answers.
+    None when the file could not be read; the reason is already in the submission's error."""
+    return request.config.stash[CONTEXT].notebook
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,15 @@ class CheckResult:
     hidden: bool = False
     # "passed" | "failed" | "not_implemented" (the student's code still raises NotImplementedError)
     # | "error" (the check itself could not run: a grader problem) | "skipped"
+    # | "needs_review" (free text, or math the machine cannot decide: 0 points until a TA records some)
     status: str = "passed"
+    # For status "needs_review", and kept once a TA has reviewed it: what the TA needs to see.
+    # {"kind": "free_text" | "math", "answer": student's text, "rubric": str, "reason": why a TA,
+    #  "answer_sha": sha256 of the answer, "reviewed": bool, "comment": TA's comment}
+    review: dict[str, Any] | None = None
+    # For written math answers: how the answer was read, so a misread is visible before submitting.
+    # {"answer": student's LaTeX, "parsed": LaTeX of the expression as read, "example": its value at a small T}
+    reading: dict[str, Any] | None = None
 
 
 @dataclass

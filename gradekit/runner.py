@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
                                     explain_missing=missing_explainer(nb, report.errors),
                                     default_timeout=assignment.call_timeout)
-            result.checks = run_graders(assignment, submission, mode, data)
+            result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
@@ -82,7 +83,8 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         shutil.rmtree(scratch, ignore_errors=True)
     if result.error and not result.checks:
         with contextlib.suppress(GraderError):
-            result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data)
+            result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data,
+                                        notebook=nb)
     result.duration_s = time.monotonic() - start
     return result
 
@@ -122,9 +124,11 @@ def forget_grader_modules(graders_root: Path) -> None:
 
 
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
-                data: Path | None) -> list[CheckResult]:
-    """Run the assignment's pytest graders in this process against `submission`; collect CheckResults."""
-    context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data)
+                data: Path | None, notebook: Any = None) -> list[CheckResult]:
+    """Run the assignment's pytest graders in this process against `submission`; collect CheckResults.
+    `notebook` is the loaded notebook, for graders that read written answers from its cells."""
+    context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data,
+                             notebook=notebook)
     forget_grader_modules(assignment.root / "graders")
     args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
             "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,
