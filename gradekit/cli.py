@@ -63,16 +63,32 @@ def format_table(result: SubmissionResult) -> str:
         lines.append("")
     width = max([len(q.title) for q in result.questions()] + [8])
     for q in result.questions():
+        review = [c for c in q.checks if c.status == "needs_review"]
         if not q.max_points:
-            status = "no checks"
+            status = "answers read; marked by staff" if q.checks and q.passed else "no checks"
+        elif q.points == q.max_points:
+            status = "passed"
+        elif review and all(c.passed or c.status == "needs_review" for c in q.checks):
+            status = "awaiting a TA"
         else:
-            status = "passed" if q.points == q.max_points else "partial" if q.points else "failed"
+            status = "partial" if q.points else "failed"
         lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
-        for message in q.messages[:3]:
-            wrapped = textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      ")
-            lines.append(wrapped)
+        reviewed_messages = {c.message for c in review}
+        for message in [m for m in q.messages if m not in reviewed_messages][:3]:
+            lines.append(textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      "))
+        for c in review:
+            text = f"{c.name}: {c.message}" if c.message != "a TA will grade this answer" else c.name
+            lines.append(textwrap.fill(text, width=100, initial_indent="    - awaiting a TA: ",
+                                       subsequent_indent="      "))
+        for c in q.checks:
+            if c.reading and c.reading.get("parsed"):
+                example = f"; {c.reading['example']}" if c.reading.get("example") else ""
+                lines.append(textwrap.fill(f"{c.name}: read as {c.reading['parsed']}{example}", width=100,
+                                           initial_indent="    . ", subsequent_indent="      "))
+    pending = sum(c.max_points for c in result.checks if c.status == "needs_review")
     label = "public checks" if result.mode == "check" else "all checks"
-    lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label})")
+    awaiting = f", {pending:g} awaiting a TA" if pending else ""
+    lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label}{awaiting})")
     if result.mode == "check":
         lines.append("Hidden checks run when your course staff grades; they test the same questions more widely.")
     return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""Fixtures for the written-answer graders: the reference answers, the notebook's answer cells, and the
+math worker that reads formulas in its own process.
+
+`notebook`, `submission` and the per-run randomness (`gen`) come from gradekit's pytest plugin.
+"""
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
+
+import reference.theory_rnn_attention as ref  # noqa: E402
+from gradekit.written.answers import Answer, find_answer  # noqa: E402
+from gradekit.written.client import MathChecker  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def reference():
+    return ref
+
+
+@pytest.fixture(scope="session")
+def math_checker() -> Iterator[MathChecker]:
+    with MathChecker() as checker:
+        yield checker
+
+
+@pytest.fixture(scope="session")
+def answer(notebook) -> Callable[[str], Answer]:
+    """answer("norm_x1"): the text of the cell tagged answer:norm_x1, or why there is none."""
+    return lambda answer_id: find_answer(notebook, answer_id)

@@ -1,0 +1,56 @@
+"""Written answers about the outputs, and the layer itself as code: a formula with matrix products is not
+safe to read as a scalar expression, so the layer is asked for as a function and tested numerically."""
+
+import pytest
+import torch
+
+from gradekit.written.checks import grade_free_text, grade_math
+
+
+@pytest.mark.question("attention_outputs", points=2)
+def test_y2_exact(answer, reference, math_checker, record_property):
+    """y_2 exactly, for any beta"""
+    kind, spec = reference.MATH["y2_exact"]
+    grade_math(math_checker, answer("y2_exact"), spec, record_property, kind=kind)
+
+
+@pytest.mark.question("attention_outputs", points=1)
+@pytest.mark.parametrize("answer_id", ["y1_limit", "y2_limit", "y3_limit"])
+def test_limit(answer_id, answer, reference, math_checker, record_property):
+    """y_i as beta grows without bound"""
+    kind, spec = reference.MATH[answer_id]
+    grade_math(math_checker, answer(answer_id), spec, record_property, kind=kind)
+
+
+@pytest.mark.question("attention_outputs", points=1)
+def test_meaning(answer, reference):
+    """What the layer does for large beta, in words (graded by a TA)"""
+    grade_free_text(answer("attention_meaning"), reference.RUBRICS["attention_meaning"])
+
+
+@pytest.fixture
+def tokens(gen) -> torch.Tensor:
+    return torch.randn(5, 4, generator=gen, dtype=torch.float64)  # (T, d), fresh every grading run
+
+
+@pytest.mark.question("attention_outputs", points=0.5)
+def test_self_attention_shape(submission, tokens):
+    """self_attention keeps the (T, d) shape"""
+    out = submission.call("self_attention", tokens)
+    assert isinstance(out, torch.Tensor), f"self_attention should return a tensor, not {type(out).__name__}"
+    assert tuple(out.shape) == (5, 4), f"self_attention(x) for x of shape (5, 4) returned shape {tuple(out.shape)}"
+
+
+@pytest.mark.question("attention_outputs", points=1.5)
+def test_self_attention_values(submission, reference, tokens):
+    """self_attention computes softmax(x x^T) x"""
+    out = submission.call("self_attention", tokens)
+    expected = reference.self_attention(tokens)
+    assert isinstance(out, torch.Tensor) and out.shape == expected.shape, "self_attention returned the wrong shape"
+    over_queries = (tokens @ tokens.T).softmax(dim=0) @ tokens
+    if torch.allclose(out.double(), over_queries, atol=1e-5):
+        pytest.fail("self_attention takes the softmax over the wrong dimension: each row i (a query) should sum "
+                    "to 1 over the keys j")
+    worst = (out.double() - expected).abs().max().item()
+    assert worst < 1e-5, (f"self_attention(x) differs from softmax(x x^T) x by up to {worst:.3g}; use the "
+                          "unscaled scores x_i . x_j, a softmax over j, and the rows of x as values")
