@@ -79,13 +79,22 @@ def write_gradebook_csv(results: Iterable[SubmissionResult], question_ids: list[
 # --------------------------------------------------------------------------------------------------------
 
 
+AWAITING_TA = "This answer awaits a TA: it counts 0 until a TA grades it."
+
+
 def _check_output(c: CheckResult) -> str:
+    if c.review and c.review.get("reviewed") and c.status != "needs_review":
+        comment = str(c.review.get("comment") or "").strip()
+        graded = f"Graded by a TA: {format_number(c.points)} / {format_number(c.max_points)}."
+        return f"{graded}\nTA's comment: {comment}" if comment else graded
     if c.passed:
         return c.message
     if c.status == "error":
         prefix = "This check could not run."
     elif c.status == "skipped":
         prefix = "This check was skipped."
+    elif c.status == "needs_review":
+        prefix = AWAITING_TA
     else:
         prefix = ""
     return "\n".join(part for part in (prefix, c.message) if part)
@@ -97,6 +106,11 @@ def _summary_output(result: SubmissionResult) -> str:
         lines.append(f"Your notebook could not be graded: {result.error}")
     else:
         lines.append(f"Score: {format_number(result.score)} / {format_number(result.max_score)}")
+        waiting = sum(1 for c in result.checks if c.status == "needs_review")
+        if waiting:
+            one = waiting == 1
+            lines.append(f"{waiting} written answer{'' if one else 's'} await{'s' if one else ''} a TA and "
+                         f"count{'s' if one else ''} 0 until graded; your score may still go up.")
     if result.mode == "check":
         lines.append(SELF_CHECK_NOTE)
     lines.extend(result.notes)

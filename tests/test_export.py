@@ -271,3 +271,62 @@ def test_write_results_json_round_trip(factory, tmp_path):
     path = tmp_path / "r.json"
     write_results_json(result, path)
     assert SubmissionResult.read_json(path) == result
+
+
+# ---------------------------------------------------------------------------------------------- written answers
+
+
+def awaiting(student="waiting"):
+    review = {"kind": "free_text", "answer": "=1+1 because", "rubric": "r", "reason": "free text",
+              "answer_sha": "ab", "reviewed": False, "comment": ""}
+    check = CheckResult("lstm", "explain", 0.0, 2.0, False, "A TA will grade this answer.", status="needs_review",
+                        review=review)
+    return make(student, [chk("attn", "shape", 1), check])
+
+
+def ta_graded(points, comment):
+    result = awaiting("graded")
+    check = result.checks[1]
+    check.points, check.passed = points, points >= check.max_points
+    check.status = "passed" if check.passed else "failed"
+    check.review.update(reviewed=True, comment=comment)
+    check.message = f"TA: {comment}" if comment else "graded by a TA"
+    return result
+
+
+def test_gradescope_pending_review_scores_zero_and_says_it_awaits_a_ta():
+    test = gradescope_results(awaiting())["tests"][1]
+    assert (test["score"], test["max_score"], test["status"]) == (0.0, 2.0, "failed")
+    assert test["output"] == "This answer awaits a TA: it counts 0 until a TA grades it.\nA TA will grade this answer."
+
+
+def test_gradescope_summary_counts_answers_awaiting_a_ta():
+    assert gradescope_results(awaiting())["output"].splitlines()[1] == (
+        "1 written answer awaits a TA and counts 0 until graded; your score may still go up."
+    )
+    assert "awaits a TA" not in gradescope_results(full_marks())["output"]
+
+
+@pytest.mark.parametrize(
+    ("points", "comment", "output"),
+    [
+        (1.5, "name the gate", "Graded by a TA: 1.5 / 2.\nTA's comment: name the gate"),
+        (2.0, "", "Graded by a TA: 2 / 2."),
+    ],
+)
+def test_gradescope_ta_graded_check_shows_points_and_comment(points, comment, output):
+    data = gradescope_results(ta_graded(points, comment))
+    assert data["tests"][1]["output"] == output
+    assert data["tests"][1]["status"] == ("passed" if points == 2 else "failed")
+    assert data["score"] == 1 + points
+
+
+def test_gradebook_counts_ta_points_and_pending_as_zero():
+    text = gradebook_csv([awaiting("a"), ta_graded(1.5, "ok")], ["attn", "lstm"])
+    assert text == "student,score,max_score,attn,lstm\na,1,3,1,0\ngraded,2.5,3,1,1.5\n"
+
+
+@pytest.mark.parametrize("factory", [awaiting, lambda: ta_graded(1.0, "c")])
+def test_results_json_round_trip_keeps_review(factory):
+    result = factory()
+    assert SubmissionResult.from_dict(result.to_dict()) == result
