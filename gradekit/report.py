@@ -9,8 +9,10 @@ The Python side only computes plain view data (numbers, labels, geometry); all m
 
 from __future__ import annotations
 
+import html
 import re
 import statistics
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,15 +21,20 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from latex2mathml.converter import convert_to_element
+from markupsafe import Markup
 
 from gradekit.export import SELF_CHECK_NOTE, cell_error_text, format_number
 from gradekit.results import CheckResult, QuestionResult, SubmissionResult, write_atomic
+from gradekit.review import COLUMNS as REVIEW_COLUMNS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 HISTOGRAM_BINS = 10
 
-STATE_LABELS = {"passed": "passed", "partial": "partial", "failed": "failed", "empty": "no checks"}
+STATE_LABELS = {
+    "passed": "passed", "partial": "partial", "failed": "failed", "empty": "no checks", "review": "awaiting TA",
+}
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +49,9 @@ def environment() -> Environment:
     )
     env.filters["num"] = lambda x: format_number(x, 2)
     env.filters["pct"] = format_percent
+    env.filters["answer"] = render_answer
+    env.filters["latex"] = render_latex
+    env.filters["example"] = render_example
     return env
 
 
@@ -53,17 +63,33 @@ def percent(points: float, max_points: float) -> float | None:
     return None if max_points <= 0 else 100.0 * points / max_points
 
 
+def is_pending(c: CheckResult) -> bool:
+    """An answer a TA has yet to grade (0 points meanwhile)."""
+    return c.status == "needs_review"
+
+
+def is_ta_graded(c: CheckResult) -> bool:
+    return bool(c.review and c.review.get("reviewed")) and not is_pending(c)
+
+
 def question_state(q: QuestionResult) -> str:
-    """The question's badge: passed (every check), partial (some points), failed (none), empty (no checks)."""
+    """The question's badge: passed (every check), partial (some points), failed (none), empty (no checks),
+    review (nothing failed, but an answer awaits a TA: neither "failed" nor "passed" would be true yet)."""
     if not q.checks:
         return "empty"
     if q.passed:
         return "passed"
+    if any(is_pending(c) for c in q.checks) and all(c.passed or is_pending(c) for c in q.checks):
+        return "review"
     return "partial" if q.points > 0 else "failed"
 
 
 def check_status(c: CheckResult) -> tuple[str, str]:
     """(css class, visible label) for one check; the label alone must carry the meaning."""
+    if is_pending(c):
+        return "review", "awaiting TA"
+    if is_ta_graded(c):
+        return ("passed" if c.passed else "partial" if c.points > 0 else "failed"), "graded by TA"
     if c.passed:
         return "passed", "passed"
     if c.status == "error":
@@ -80,18 +106,160 @@ def _anchor(index: int, qid: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Written answers: markdown with LaTeX, rendered as MathML (no scripts, no CDN; browsers draw MathML natively)
+# --------------------------------------------------------------------------------------------------------
+
+# latex2mathml copies \text{...} verbatim and passes \href / \style through as attributes, so its string
+# output is never used: its element tree is rebuilt here with only these elements and attributes, every text
+# escaped. Anything else is dropped (an element's children are kept).
+MATHML_ELEMENTS = frozenset({
+    "math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "msup", "msub", "msubsup", "mfrac", "msqrt",
+    "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+    "menclose", "merror", "mmultiscripts", "mprescripts", "none",
+})
+MATHML_ATTRIBUTES = frozenset({
+    "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace", "width", "height", "depth",
+    "voffset", "linethickness", "displaystyle", "scriptlevel", "accent", "accentunder", "movablelimits",
+    "largeop", "symmetric", "minsize", "maxsize", "mathsize", "form", "notation", "columnalign", "rowalign",
+    "columnlines", "rowlines", "columnspacing", "rowspacing", "frame", "linebreak", "mathcolor", "mathbackground",
+})
+_SAFE_ATTRIBUTE_VALUE = re.compile(r"[A-Za-z0-9#.+\- ]{0,40}")
+_CHAR_REF = re.compile(r"&#(x[0-9A-Fa-f]{1,6}|[0-9]{1,7});")
+MAX_LATEX_CHARS = 4000
+# $$display$$, \[display\], $inline$ (not across a blank line), \(inline\); \$ is a literal dollar.
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$])\$(?!\s)((?:\\.|[^$\\\n]|\n(?!\s*\n))+?)(?<!\s)\$"
+                   r"|\\\((.+?)\\\)", re.S)
+
+
+def _char(ref: re.Match[str]) -> str:
+    code = ref.group(1)
+    value = int(code[1:], 16) if code.startswith("x") else int(code)
+    return chr(value) if 0 < value < 0x110000 and not 0xD800 <= value < 0xE000 else "\ufffd"
+
+
+def _mathml_text(text: str | None) -> str:
+    """latex2mathml writes symbols as character references inside its text; decode those, escape the rest."""
+    return html.escape(_CHAR_REF.sub(_char, text or ""), quote=False)
+
+
+def _mathml(element: ET.Element) -> str:
+    inner = _mathml_text(element.text) + "".join(_mathml(child) for child in element)
+    tail = _mathml_text(element.tail)
+    if element.tag not in MATHML_ELEMENTS:
+        return inner + tail
+    attrs = "".join(
+        f' {name}="{html.escape(value)}"'
+        for name, value in sorted(element.attrib.items())
+        if name in MATHML_ATTRIBUTES and _SAFE_ATTRIBUTE_VALUE.fullmatch(value)
+    )
+    if element.tag == "math":
+        attrs = ' xmlns="http://www.w3.org/1998/Math/MathML"' + attrs
+    return f"<{element.tag}{attrs}>{inner}</{element.tag}>{tail}"
+
+
+def latex_to_mathml(latex: str, display: bool = False) -> str | None:
+    """Sanitised MathML for one LaTeX expression, or None when it cannot be converted."""
+    if not latex.strip() or len(latex) > MAX_LATEX_CHARS:
+        return None
+    try:
+        element = convert_to_element(latex, display="block" if display else "inline")
+    except Exception:  # noqa: BLE001 - any parser failure (or RecursionError) falls back to the source text
+        return None
+    return _mathml(element)
+
+
+def _math_html(latex: str, display: bool) -> str:
+    mathml = latex_to_mathml(latex, display)
+    if mathml is None:
+        # The source as typed, so the reader still sees the answer and can tell it did not render.
+        return f'<code class="latex-src" title="could not be rendered">{html.escape(latex)}</code>'
+    return f'<span class="math{" display" if display else ""}" title="{html.escape(latex)}">{mathml}</span>'
+
+
+def _text_html(text: str) -> list[list[str]]:
+    """Escaped text split into paragraphs (blank lines) with <br> for single line breaks."""
+    return [[html.escape(p).replace("\n", "<br>\n")] for p in re.split(r"\n[ \t]*\n", text.replace("\\$", "$"))]
+
+
+def render_answer(text: str | None) -> Markup:
+    """A student's written answer (markdown with $...$ / $$...$$ LaTeX) as safe HTML: paragraphs, line
+    breaks and MathML; every other character is escaped text. Untrusted input."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    paragraphs: list[list[str]] = [[]]
+    pos = 0
+    for m in _MATH.finditer(text):
+        _extend(paragraphs, _text_html(text[pos : m.start()]))
+        display = m.group(1) is not None or m.group(2) is not None
+        latex = next(g for g in m.groups() if g is not None)
+        paragraphs[-1].append(_math_html(latex.strip(), display))
+        pos = m.end()
+    _extend(paragraphs, _text_html(text[pos:]))
+    body = "".join(f"<p>{''.join(p).strip()}</p>" for p in paragraphs if "".join(p).strip())
+    return Markup(f'<div class="answer">{body}</div>')
+
+
+def _extend(paragraphs: list[list[str]], pieces: list[list[str]]) -> None:
+    """Continue the current paragraph with the first piece; later pieces start new paragraphs."""
+    paragraphs[-1].extend(pieces[0])
+    paragraphs.extend(pieces[1:])
+
+
+# "at T = 4: <LaTeX>" or "reduces to <LaTeX>": words first, then the value the grader wrote in LaTeX.
+_EXAMPLE_PREFIX = re.compile(r"^(.{0,60}?:\s+|(?:[a-z]{2,}\s+)+)(?=\S)")
+
+
+def render_example(text: str | None) -> Markup:
+    """The reading's example: its leading words as text, the value after them as math."""
+    text = (text or "").strip()
+    m = _EXAMPLE_PREFIX.match(text)
+    prefix, value = (m.group(1), text[m.end() :]) if m else ("", text)
+    return Markup(html.escape(prefix)) + render_latex(value)
+
+
+def render_latex(latex: str | None) -> Markup:
+    """One LaTeX expression (no $ delimiters), e.g. the expression as the grader parsed it."""
+    latex = (latex or "").strip()
+    if "$" in latex or "\\(" in latex or "\\[" in latex:
+        return render_answer(latex)
+    return Markup(_math_html(latex, display=False)) if latex else Markup("")
+
+
+# --------------------------------------------------------------------------------------------------------
 # Feedback page
 # --------------------------------------------------------------------------------------------------------
+
+
+def fix_messages(q: QuestionResult) -> list[str]:
+    """The question's "What to fix" list: an answer awaiting a TA has nothing to fix yet, so it is left out."""
+    return QuestionResult(q.id, q.title, q.points, q.max_points, [c for c in q.checks if not is_pending(c)]).messages
+
+
+def _review_view(c: CheckResult) -> dict[str, Any] | None:
+    """What the student sees of a TA-graded answer: their answer as the TA sees it, and whether it is done.
+    The rubric is staff material and stays on the class summary."""
+    if not c.review or not (is_pending(c) or is_ta_graded(c)):
+        return None
+    return {
+        "pending": is_pending(c),
+        "answer": str(c.review.get("answer", "")),
+    }
+
+
+def _reading_view(c: CheckResult) -> dict[str, str] | None:
+    if not c.reading:
+        return None
+    return {k: str(c.reading.get(k) or "") for k in ("answer", "parsed", "example")}
 
 
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
     for i, q in enumerate(result.questions(), start=1):
-        messages = q.messages
+        messages = fix_messages(q)
         checks = []
         for c in q.checks:
             status_class, status_label = check_status(c)
-            ref = messages.index(c.message) + 1 if (not c.passed and c.message in messages) else None
+            ref = (messages.index(c.message) + 1
+                   if (not c.passed and not is_pending(c) and c.message in messages) else None)
             checks.append(
                 {
                     "name": c.name,
@@ -102,6 +270,8 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
                     "hidden": c.hidden,
                     "message": c.message,
                     "message_ref": ref,
+                    "review": _review_view(c),
+                    "reading": _reading_view(c),
                 }
             )
         state = question_state(q)
@@ -130,6 +300,7 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
             for e in result.cell_errors
         ],
         "questions": questions,
+        "pending": sum(1 for c in result.checks if is_pending(c)),
         # A notebook that could not be graded has no checks: a list of "0 / 0, no checks" would only be noise.
         "show_questions": bool(questions) and not (result.error and not result.checks),
     }
@@ -236,28 +407,7 @@ def _summary_context(
     percents = [p for r in graded if (p := percent(r.score, r.max_score)) is not None]
     max_possible = max((r.max_score for r in graded), default=0.0)
 
-    question_rows = []
-    for qid in question_ids:
-        found = [qs[qid] for qs in graded_questions if qid in qs]
-        full = sum(1 for q in found if q.max_points > 0 and q.points >= q.max_points - 1e-9)
-        mean_points = (
-            statistics.fmean([q.points for q in found] + [0.0] * (len(graded) - len(found)))
-            if graded
-            else None
-        )
-        q_max = max((q.max_points for q in found), default=0.0)
-        pass_rate = 100.0 * full / len(graded) if graded else None
-        question_rows.append(
-            {
-                "id": qid,
-                "title": question_titles.get(qid, qid),
-                "max_points": q_max,
-                "mean_points": mean_points,
-                "mean_percent": percent(mean_points, q_max) if mean_points is not None else None,
-                "pass_rate": pass_rate,
-                "full": full,
-            }
-        )
+    question_rows = [_question_row(qid, question_titles.get(qid, qid), graded_questions) for qid in question_ids]
 
     students = []
     for r, qs in rows:
@@ -267,6 +417,9 @@ def _summary_context(
                 n = len(r.cell_errors)
                 flags.append(f"{n} cell{'s' if n != 1 else ''} raised")
             flags.extend(r.notes)
+            waiting = sum(1 for c in r.checks if is_pending(c))
+            if waiting:
+                flags.append(f"{waiting} answer{'s' if waiting != 1 else ''} awaiting a TA")
         students.append(
             {
                 "student": r.student,
@@ -292,18 +445,90 @@ def _summary_context(
         "question_ids": question_ids,
         "question_rows": question_rows,
         "students": students,
+        **_review_context(ordered),
     }
 
 
+def _question_row(qid: str, title: str, graded_questions: list[dict[str, QuestionResult]]) -> dict[str, Any]:
+    """Mean points and pass rate over the submissions whose answers to this question are all decided: one
+    awaiting a TA would count as 0 and drag both down until graded, so it is counted apart."""
+    decided: list[QuestionResult | None] = []
+    waiting = 0
+    for qs in graded_questions:
+        q = qs.get(qid)
+        if q is not None and any(is_pending(c) for c in q.checks):
+            waiting += 1
+        else:
+            decided.append(q)  # None: the result has no such question, which counts as 0
+    found = [q for q in decided if q is not None]
+    full = sum(1 for q in found if q.max_points > 0 and q.points >= q.max_points - 1e-9)
+    mean_points = statistics.fmean([q.points if q else 0.0 for q in decided]) if decided else None
+    q_max = max((q.max_points for qs in graded_questions if (q := qs.get(qid))), default=0.0)
+    return {
+        "id": qid,
+        "title": title,
+        "max_points": q_max,
+        "mean_points": mean_points,
+        "mean_percent": percent(mean_points, q_max) if mean_points is not None else None,
+        "pass_rate": 100.0 * full / len(decided) if decided else None,
+        "full": full,
+        "decided": len(decided),
+        "waiting": waiting,
+    }
+
+
+def _review_item(r: SubmissionResult, c: CheckResult, titles: dict[str, str]) -> dict[str, Any]:
+    review = c.review or {}
+    return {
+        "student": r.student,
+        "href": "feedback/" + quote(r.student, safe="") + ".html",
+        "question": c.question,
+        "question_title": titles.get(c.question, c.question),
+        "check": c.name,
+        "points": c.points,
+        "max_points": c.max_points,
+        "kind": str(review.get("kind", "")),
+        "answer": str(review.get("answer", "")),
+        "rubric": str(review.get("rubric", "")),
+        "reason": str(review.get("reason", "")),
+        "note": str(review.get("note", "")),
+        "comment": str(review.get("comment", "")),
+        "answer_sha": str(review.get("answer_sha", "")),
+        "reading": _reading_view(c),
+    }
+
+
+def _review_context(results: list[SubmissionResult]) -> dict[str, Any]:
+    """The "Needs a TA" section: answers awaiting a TA, then those a TA already graded (via ta_review.csv)."""
+    pending, done = [], []
+    for r in results:
+        titles = dict(r.question_titles)
+        for c in r.checks:
+            if is_pending(c):
+                pending.append(_review_item(r, c, titles))
+            elif is_ta_graded(c):
+                done.append(_review_item(r, c, titles))
+    return {"pending_reviews": pending, "done_reviews": done}
+
+
 def render_class_summary(
-    results: list[SubmissionResult], *, title: str, question_ids: list[str], question_titles: dict[str, str]
+    results: list[SubmissionResult],
+    *,
+    title: str,
+    question_ids: list[str],
+    question_titles: dict[str, str],
+    review_csv: str = "ta_review.csv",
+    rerun_command: str = "grade batch SUBMISSIONS/ --assignment NAME --out REPORTS/ --resume",
 ) -> str:
-    """The TA's index.html: statistics, histogram, per-question table and one row per student.
+    """The TA's index.html: statistics, histogram, per-question table, one row per student, and the answers
+    a TA must grade with how to record the points (`review_csv`, relative to the page, then `rerun_command`).
 
     Student rows link to ``feedback/<student>.html`` (URL-quoted), i.e. feedback pages written next to it.
     Submissions that could not be graded are listed and flagged but left out of the statistics.
     """
     context = _summary_context(list(results), title, list(question_ids), dict(question_titles))
+    context.update(review_csv=review_csv, review_csv_href=quote(review_csv), rerun_command=rerun_command,
+                   review_columns=REVIEW_COLUMNS)
     return environment().get_template("summary.html.j2").render(context)
 
 
@@ -314,8 +539,10 @@ def write_class_summary(
     title: str,
     question_ids: list[str],
     question_titles: dict[str, str],
+    **review_help: str,
 ) -> None:
-    html = render_class_summary(
-        results, title=title, question_ids=question_ids, question_titles=question_titles
+    """Write index.html; `review_help` passes `review_csv` / `rerun_command` on to render_class_summary."""
+    page = render_class_summary(
+        results, title=title, question_ids=question_ids, question_titles=question_titles, **review_help
     )
-    write_atomic(Path(path), html)
+    write_atomic(Path(path), page)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from html.parser import HTMLParser
 
 import pytest
 
 from gradekit.report import (
+    check_status,
     environment,
     histogram,
+    latex_to_mathml,
+    render_answer,
     render_class_summary,
     render_feedback,
+    render_latex,
     write_class_summary,
     write_feedback,
 )
@@ -435,3 +440,252 @@ def test_write_class_summary(tmp_path):
         class_results(), path, title="T", question_ids=["attn", "lstm"], question_titles=TITLES
     )
     assert parse(path.read_text(encoding="utf-8")).find("h1").text() == "T"
+
+
+# ---------------------------------------------------------------------------------------------- written answers
+
+W_TITLES = {"attn": "Attention", "essay": "Why attention?", "math": "Closed form"}
+READING = {"answer": r"\sigma(1000 (x_2 - x_1) + h_0)", "parsed": r"\sigma\left(1000 \left(x_{2} - x_{1}\right)\right)",
+           "example": r"at T = 4: \sigma\left(1000 \left(- x_{1} + x_{2} - x_{3} + x_{4}\right) + h_{0}\right)"}
+MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt",
+               "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+               "menclose"}
+# What a browser draws from; no href (Firefox follows it on MathML elements), no style, no event handlers.
+MATHML_ATTRIBUTES = {"xmlns", "display", "mathvariant", "stretchy", "mathcolor", "mathbackground", "fence",
+                     "separator", "notation", "columnalign", "scriptlevel", "displaystyle", "accent", "linebreak",
+                     "width", "lspace", "rspace", "height", "depth", "voffset", "movablelimits", "largeop",
+                     "rowspacing", "columnspacing", "columnlines", "rowlines", "minsize", "maxsize"}
+
+
+def review_check(answer, *, question="essay", name="explain", max_points=2.0, kind="free_text", reading=None,
+                 reviewed=False, points=0.0, comment=""):
+    review = {"kind": kind, "answer": answer, "rubric": "1 point: mentions $\\mathrm{softmax}$",
+              "reason": "free text", "answer_sha": hashlib.sha256(answer.encode()).hexdigest(),
+              "reviewed": reviewed, "comment": comment}
+    if not reviewed:
+        return CheckResult(question, name, 0.0, max_points, False, "A TA will grade this answer.",
+                           status="needs_review", review=review, reading=reading)
+    passed = points >= max_points
+    return CheckResult(question, name, points, max_points, passed, f"TA: {comment}" if comment else "graded by a TA",
+                       status="passed" if passed else "failed", review=review, reading=reading)
+
+
+def written(student="w1", answer="Softmax of $q \\cdot k$ weighs the values.", **kw):
+    return SubmissionResult(student=student, assignment="HW3", question_titles=dict(W_TITLES),
+                            checks=[chk("attn", "shape", 1), review_check(answer, **kw)])
+
+
+def math_read(student="m1", passed=True):
+    check = chk("math", "closed form", 2 if passed else 0, 2, message="" if passed else "differs at T = 4")
+    check.reading = dict(READING)
+    return SubmissionResult(student=student, assignment="HW3", question_titles=dict(W_TITLES),
+                            checks=[chk("attn", "shape", 1), check])
+
+
+def w_summary(results):
+    return render_class_summary(results, title="HW3", question_ids=list(W_TITLES), question_titles=W_TITLES,
+                                rerun_command="grade batch subs --assignment hw3 --out out --resume")
+
+
+def active_html(doc: Node) -> list[str]:
+    """Everything in a page that could run or load something."""
+    found = []
+    for node in doc.find_all():
+        if node.tag in {"script", "iframe", "object", "embed", "img", "svg", "a", "form", "base", "link", "meta"}:
+            found.append(node.tag)
+        found.extend(f"{node.tag}[{name}]" for name in node.attrs if name.startswith("on") or name in
+                     {"style", "href", "src", "xlink:href", "action"})
+    return found
+
+
+@pytest.mark.parametrize(("latex", "tag"), [("x^2", "msup"), (r"\frac{a}{b}", "mfrac"), (r"\sqrt{d}", "msqrt")])
+def test_latex_becomes_mathml(latex, tag):
+    doc = parse(render_latex(latex))
+    assert doc.find("math").attrs["xmlns"] == "http://www.w3.org/1998/Math/MathML"
+    assert doc.find(tag)
+
+
+def test_answer_markdown_paragraphs_line_breaks_and_math():
+    doc = parse(render_answer("First line\nsecond line with $x_1$\n\nNew paragraph:\n$$\\frac{1}{2}$$ and \\$5"))
+    paragraphs = doc.find("div", cls="answer").find_all("p")
+    assert len(paragraphs) == 2
+    assert paragraphs[0].find_all("br") and paragraphs[0].find("msub")
+    assert paragraphs[1].find("math").attrs["display"] == "block"
+    assert paragraphs[1].text().endswith("and $5")
+
+
+@pytest.mark.parametrize("text", [r"cost $5 and $10 in total", "no math here"])
+def test_answer_without_math_is_plain_text(text):
+    doc = parse(render_answer(text))
+    assert doc.find_all("math") == [] and doc.find("p").text() == text
+
+
+@pytest.mark.parametrize("text", [r"\(a+b\) and \[c\]", r"$a+b$ and $$c$$"])
+def test_answer_math_delimiters(text):
+    assert len(parse(render_answer(text)).find_all("math")) == 2
+
+
+def test_unrenderable_latex_falls_back_to_its_source():
+    doc = parse(render_answer(r"broken: $\frac{$ end"))
+    assert doc.find_all("math") == []
+    assert "\\frac{" in doc.text()
+    doc = parse(render_latex(r"\frac{"))
+    assert doc.find("code", cls="latex-src").text() == r"\frac{"
+
+
+HOSTILE = [
+    r"$\text{<script>alert(1)</script>}$",
+    "<img src=x onerror=alert(1)> outside math",
+    r"$\href{javascript:alert(1)}{click}$",
+    r"$\style{position:fixed;top:0}{x}$",
+    r"$\mathrm{<b onmouseover=alert(1)>x</b>}$",
+    r"$\text{\"><svg onload=alert(1)>}$",
+    r"$\text{&lt;script&gt;}$ and $\text{&#x3C;script&#x3E;}$",
+    r"$$\begin{matrix}<script>&x\\y\end{matrix}$$",
+    r"$\colorbox{url(javascript:alert(1))}{x}$ $\color{red;background:url(x)}{y}$",
+    "</p></div><script>alert(1)</script>",
+    r"$\operatorname{<iframe src=javascript:alert(1)>}$",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_answers_never_produce_active_html(text):
+    html = str(render_answer(text))
+    doc = parse(html)
+    assert active_html(doc) == []
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<svg" not in html.lower()
+    for node in doc.find_all():
+        assert node.tag in MATHML_TAGS | {"div", "p", "br", "span", "code"}, node.tag
+        assert set(node.attrs) <= MATHML_ATTRIBUTES | {"class", "title"}, node.attrs
+
+
+def test_mathml_attribute_values_are_restricted():
+    assert "url(" not in (latex_to_mathml(r"\colorbox{url(x)}{w}") or "")
+    assert 'mathcolor="red"' in latex_to_mathml(r"\color{red}{z}")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_answers_are_inert_in_both_pages(text):
+    result = written("evil", text, reading={"answer": text, "parsed": text, "example": text})
+    for page in (render_feedback(result), w_summary([result])):
+        doc = parse(page)
+        assert doc.find_all("script") == [] and doc.find_all("img") == [] and doc.find_all("iframe") == []
+        assert all(not name.startswith("on") for n in doc.find_all() for name in n.attrs)
+        assert all("javascript" not in (n.attrs.get("href") or "") for n in doc.find_all("a"))
+        for math in doc.find_all("math"):
+            assert {name for n in [math, *math.find_all()] for name in n.attrs} <= MATHML_ATTRIBUTES
+
+
+@pytest.mark.parametrize(
+    ("check", "label"),
+    [
+        (review_check("a"), "awaiting TA"),
+        (review_check("a", reviewed=True, points=2.0), "graded by TA"),
+        (review_check("a", reviewed=True, points=1.0), "graded by TA"),
+    ],
+)
+def test_check_status_for_written_answers(check, label):
+    assert check_status(check)[1] == label
+
+
+def test_feedback_pending_answer_awaits_a_ta():
+    doc = parse(render_feedback(written()))
+    section = question_section(doc, "essay")
+    assert section.find("p", cls="q-score").find("span", cls="badge").text() == "awaiting TA"
+    assert section.find_all("div", cls="fix") == []  # nothing to fix yet
+    check = section.find("li", cls="check")
+    assert "awaiting TA" in check.find("span", cls="badge").text()
+    assert "A TA will grade this answer (up to 2 points); it counts 0 until then." in words(check.text())
+    assert check.find("div", cls="answer").find("math")  # the student sees their answer as the TA will
+    assert "1 written answer awaits a TA" in doc.find("p", cls="awaiting-ta").text()
+    assert "1 point: mentions" not in render_feedback(written())  # the rubric is for staff
+
+
+def test_feedback_reviewed_answer_shows_ta_points_and_comment():
+    doc = parse(render_feedback(written(reviewed=True, points=1.5, comment="name the scaling")))
+    section = question_section(doc, "essay")
+    assert section.find("p", cls="q-score").find("span", cls="badge").text() == "partial"
+    assert [m.text() for m in section.find_all("p", cls="message")] == ["TA: name the scaling"]
+    check = section.find("li", cls="check")
+    assert "graded by TA" in check.find("span", cls="badge").text()
+    assert "Graded by a TA: 1.5 / 2 points." in words(check.text())
+    assert doc.find_all("p", cls="awaiting-ta") == []
+
+
+@pytest.mark.parametrize("passed", [True, False])
+def test_feedback_shows_how_a_math_answer_was_read(passed):
+    reading = parse(render_feedback(math_read(passed=passed))).find("div", cls="reading")
+    assert "How your answer was read" in reading.text()
+    assert reading.find("code", cls="latex-src").text() == READING["answer"]
+    assert reading.find("dd", cls="parsed").find("math")
+    example = reading.find("dd", cls="example")
+    assert example.text().startswith("at T = 4: ") and example.find("math").find("msub")
+
+
+@pytest.mark.parametrize(
+    ("example", "words_", "tag"),
+    [
+        ("reduces to O(n^2 d)", "reduces to ", "msup"),
+        (r"\frac{1}{2}", "", "mfrac"),
+        ("at T = 6: x_{1}", "at T = 6: ", "msub"),
+    ],
+)
+def test_reading_example_words_stay_text_and_the_value_is_math(example, words_, tag):
+    result = math_read()
+    result.checks[1].reading["example"] = example
+    dd = parse(render_feedback(result)).find("dd", cls="example")
+    assert dd.children[0] == words_ if words_ else isinstance(dd.children[0], Node)
+    assert dd.find(tag)
+
+
+def test_feedback_without_reading_has_no_reading_block():
+    assert parse(render_feedback(full_marks())).find_all("div", cls="reading") == []
+
+
+def test_summary_needs_a_ta_section_lists_pending_answers():
+    results = [written("alice"), written("bob", "plain text", reviewed=True, points=2.0, comment="good"), full_marks()]
+    doc = parse(w_summary(results))
+    section = doc.find("section", id="needs-ta")
+    how = section.find("div", cls="how-to")
+    assert how.find("a").attrs["href"] == "ta_review.csv"
+    assert "grade batch subs --assignment hw3 --out out --resume" in how.text()
+    assert "student,question,check,max_points,points,comment,note,answer_sha,answer" in how.text()
+    items = section.find_all("article", cls="review-item")
+    assert [i.attrs["data-student"] for i in items] == ["alice"]
+    item = items[0]
+    assert item.find("a", cls="student-id").attrs["href"] == "feedback/alice.html"
+    assert "Why attention?" in item.text() and "explain" in item.text() and "max 2 points" in item.text()
+    assert item.find("div", cls="answer").find("math")
+    assert item.find("dd", cls="rubric").find("math")
+    assert item.find("dd", cls="reason").text() == "free text"
+    assert "alice,essay,explain" in item.text()
+    done = section.find("details", cls="reviewed")
+    assert "Graded by a TA (1)" in done.text()
+    row = done.find("tr", data_student="bob")
+    assert [words(td.text()) for td in row.find_all("td")][3:] == ["2 / 2", "good"]
+    assert doc.find("dd", cls="awaiting").text().split()[0] == "1"
+
+
+def test_summary_math_item_shows_the_machine_reading():
+    result = written("m", "$$x_1 + \\dots + x_T$$", question="math", kind="math", reading=dict(READING))
+    item = parse(w_summary([result])).find("article", cls="review-item")
+    assert "Read by the grader as" in item.text()
+    example = item.find("span", cls="example")
+    assert example.text().startswith("at T = 4: ") and example.find("math")
+
+
+def test_summary_without_written_answers_has_no_ta_section():
+    assert parse(summary(class_results())).find_all("section", id="needs-ta") == []
+
+
+def test_pass_rate_leaves_out_answers_awaiting_a_ta():
+    results = [written("a"), written("b", reviewed=True, points=2.0), written("c", reviewed=True, points=0.0)]
+    row = parse(w_summary(results)).find("table", cls="questions").find("tr", data_question="essay")
+    cells = row.find_all("td")
+    assert cells[1].text() == "1"  # mean of 2 and 0; the pending 0 is not counted
+    assert words(cells[2].text()) == "50% (1/2) 1 awaiting a TA"
+
+
+def test_score_table_flags_answers_awaiting_a_ta():
+    row = score_rows(parse(w_summary([written("a")])))[0]
+    assert "1 answer awaiting a TA" in row.find("td", cls="flag").text()
