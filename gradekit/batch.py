@@ -3,12 +3,18 @@
 Each submission is graded by `python -m gradekit.worker` in its own process: a grader crash, a pytest
 state leak or a runaway kernel stays inside it, and a wall-clock limit around it guarantees the batch moves
 on. A result JSON is written atomically the moment a submission is done, so `--resume` can skip it.
+
+Results JSON hold the machine's verdict only. Points a TA recorded in `ta_review.csv` (gradekit.review) are
+applied afresh on every run, after all results are in, and everything a person reads (gradebook, index.html,
+feedback pages, Gradescope files) is written from the reviewed copies; so `--resume` after a TA filled the
+CSV re-renders all of it without regrading anything.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -20,6 +26,7 @@ from gradekit.config import Assignment
 from gradekit.export import write_gradebook_csv, write_gradescope
 from gradekit.report import write_class_summary, write_feedback
 from gradekit.results import SubmissionResult
+from gradekit.review import REVIEW_CSV, ReviewOutcome, apply_reviews, read_review_csv, write_review_csv
 
 
 @dataclass
@@ -86,16 +93,63 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
         for future in as_completed(futures):
             result = future.result()
             results[result.student] = result
+            # Written now so a killed batch still leaves pages; rewritten with the TA's points at the end.
             write_feedback(result, out_dir / "feedback" / f"{result.student}.html")
             write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json")
             progress.step(result)
     progress.done()
 
-    ordered = [results[k] for k in sorted(results)]
-    write_gradebook_csv(ordered, assignment.question_ids, out_dir / "gradebook.csv")
-    write_class_summary(ordered, out_dir / "index.html", title=assignment.title,
-                        question_ids=assignment.question_ids, question_titles=assignment.question_titles)
+    machine = [results[k] for k in sorted(results)]
+    review_path = out_dir / REVIEW_CSV
+    sheet = read_review_csv(review_path)
+    ordered, outcome = apply_reviews(machine, sheet)
+    write_reports(ordered, assignment, out_dir, rerun_command(folder, assignment, out_dir, options))
+    written = write_review_csv(review_path, ordered, sheet)
+    if not options.quiet:
+        print_review_summary(outcome, review_path, written)
     return ordered
+
+
+def write_reports(results: list[SubmissionResult], assignment: Assignment, out_dir: Path, rerun: str) -> None:
+    """Everything a person reads, from the reviewed results: all of it, resumed results included, since the
+    TA's points may have changed since the last run."""
+    for result in results:
+        write_feedback(result, out_dir / "feedback" / f"{result.student}.html")
+        write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json")
+    write_gradebook_csv(results, assignment.question_ids, out_dir / "gradebook.csv")
+    write_class_summary(results, out_dir / "index.html", title=assignment.title,
+                        question_ids=assignment.question_ids, question_titles=assignment.question_titles,
+                        review_csv=REVIEW_CSV, rerun_command=rerun)
+
+
+def rerun_command(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> str:
+    """The command that re-renders the reports with a TA's points, shown on index.html."""
+    parts = ["grade", "batch", str(folder), "--assignment", assignment.name, "--out", str(out_dir)]
+    if options.data:
+        parts += ["--data", str(options.data)]
+    return shlex.join([*parts, "--resume"])
+
+
+def print_review_summary(outcome: ReviewOutcome, path: Path, written: bool) -> None:
+    """What the TA must do next about written answers, and any row of their CSV that could not be used."""
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if outcome.applied:
+        print(f"TA review: applied the points of {outcome.applied} answer{_s(outcome.applied)} from {path}",
+              file=sys.stderr)
+    if outcome.changed:
+        print(f"TA review: {outcome.changed} answer{_s(outcome.changed)} changed since a TA graded "
+              f"{'them' if outcome.changed != 1 else 'it'} and need{'s' if outcome.changed == 1 else ''} "
+              "grading again", file=sys.stderr)
+    if outcome.pending:
+        where = path if written else f"{path} (once its header is fixed)"
+        print(f"TA review: {outcome.pending} answer{_s(outcome.pending)} await{'s' if outcome.pending == 1 else ''} "
+              f"a TA: fill `points` in {where}, then rerun with --resume; index.html lists them under "
+              "\"Needs a TA\"", file=sys.stderr)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 class Progress:

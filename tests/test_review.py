@@ -1,14 +1,17 @@
-"""Unit tests for gradekit.review: the TA's ta_review.csv, read, applied and merged back."""
+"""Unit tests for gradekit.review (the TA's ta_review.csv) and its use by the batch (run_batch with --resume)."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import pytest
 
+from gradekit.batch import BatchOptions, run_batch
+from gradekit.config import Assignment, Question
 from gradekit.export import gradebook_csv
 from gradekit.results import CheckResult, SubmissionResult
 from gradekit.review import (
@@ -332,3 +335,71 @@ def test_gradebook_counts_reviewed_points(tmp_path):
     assert gradebook_csv(reviewed, ["attn", ESSAY]) == (
         "student,score,max_score,attn,essay\nalice,2.5,3,1,1.5\nbob,1,3,1,0\n"
     )
+
+
+# ---------------------------------------------------------------------------------------------- the batch
+
+
+def assignment(root: Path) -> Assignment:
+    return Assignment(name="hw", title="HW written", root=root, notebook="hw.ipynb",
+                      questions=[Question("attn", "Attention"), Question(ESSAY, "Why attention?")])
+
+
+def finished_batch(tmp_path: Path) -> tuple[Path, Path, Assignment]:
+    """A batch whose results are all written, as after a first run; the notebooks are not valid, so a regrade
+    (which --resume must not do) would turn every row into an error."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for student, answer in [("alice", "Softmax of $q \\cdot k / \\sqrt{d}$ weighs the values."), ("bob", "dunno")]:
+        (subs / f"{student}.ipynb").write_text("not a notebook", encoding="utf-8")
+        make(student, answer).write_json(out / "results" / f"{student}.json")
+    return subs, out, assignment(tmp_path)
+
+
+def test_batch_resume_applies_the_ta_points_everywhere_without_regrading(tmp_path, capsys):
+    subs, out, hw = finished_batch(tmp_path)
+    machine = {p.name: p.read_text(encoding="utf-8") for p in (out / "results").iterdir()}
+    run_batch(subs, hw, out, BatchOptions(resume=True))
+    err = capsys.readouterr().err
+    assert f"2 answers await a TA: fill `points` in {out / 'ta_review.csv'}, then rerun with --resume" in err
+    assert 'id="needs-ta"' in (out / "index.html").read_text(encoding="utf-8")
+
+    fill(out / "ta_review.csv", "alice", "2", "Exactly.")
+    results = run_batch(subs, hw, out, BatchOptions(resume=True))
+    err = capsys.readouterr().err
+    assert "applied the points of 1 answer from" in err and "1 answer awaits a TA" in err
+
+    assert [r.error for r in results] == [None, None]  # nothing was regraded
+    assert (out / "gradebook.csv").read_text(encoding="utf-8") == (
+        "student,score,max_score,attn,essay\nalice,3,3,1,2\nbob,1,3,1,0\n"
+    )
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Awaiting a TA (1)" in index and "Graded by a TA (1)" in index and "Exactly." in index
+    feedback = (out / "feedback" / "alice.html").read_text(encoding="utf-8")
+    assert "graded by TA" in feedback and "TA: Exactly." in feedback
+    gradescope = json.loads((out / "gradescope" / "alice.json").read_text(encoding="utf-8"))
+    assert gradescope["score"] == 3
+    # The results JSON keep the machine's verdict: the CSV is the one place TA points live.
+    assert {p.name: p.read_text(encoding="utf-8") for p in (out / "results").iterdir()} == machine
+    assert [r["points"] for r in rows_of(out / "ta_review.csv")] == ["2", ""]
+
+
+def test_batch_clearing_a_row_takes_the_points_back(tmp_path):
+    subs, out, hw = finished_batch(tmp_path)
+    run_batch(subs, hw, out, BatchOptions(resume=True, quiet=True))
+    fill(out / "ta_review.csv", "alice", "2")
+    run_batch(subs, hw, out, BatchOptions(resume=True, quiet=True))
+    fill(out / "ta_review.csv", "alice", "")
+    results = run_batch(subs, hw, out, BatchOptions(resume=True, quiet=True))
+    assert results[0].score == 1
+    assert (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1] == "alice,1,3,1,0"
+
+
+def test_batch_warns_about_a_bad_row_and_still_renders(tmp_path, capsys):
+    subs, out, hw = finished_batch(tmp_path)
+    run_batch(subs, hw, out, BatchOptions(resume=True, quiet=True))
+    fill(out / "ta_review.csv", "bob", "5")
+    run_batch(subs, hw, out, BatchOptions(resume=True))
+    err = capsys.readouterr().err
+    assert "warning: ta_review.csv line 3 (bob, essay, 'explain attention'): points 5 is more than max_points 2" in err
+    assert "bob,1,3,1,0" in (out / "gradebook.csv").read_text(encoding="utf-8")
