@@ -268,7 +268,8 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
                     "status_class": status_class,
                     "status_label": status_label,
                     "hidden": c.hidden,
-                    "message": c.message,
+                    # A TA's grade without a comment: the review block already says "Graded by a TA".
+                    "message": "" if is_ta_graded(c) and not (c.review or {}).get("comment") else c.message,
                     "message_ref": ref,
                     "review": _review_view(c),
                     "reading": _reading_view(c),

@@ -638,6 +638,20 @@ def test_reading_example_words_stay_text_and_the_value_is_math(example, words_, 
     assert dd.find(tag)
 
 
+@pytest.mark.parametrize(("passed", "hint"), [(True, False), (False, True)])
+def test_reading_hint_only_when_the_answer_did_not_pass(passed, hint):
+    reading = parse(render_feedback(math_read(passed=passed))).find("div", cls="reading")
+    assert bool(reading.find_all("p", cls="hint")) is hint
+
+
+def test_ta_grade_without_comment_is_said_once():
+    doc = parse(render_feedback(written(reviewed=True, points=2.0)))
+    check = question_section(doc, "essay").find("li", cls="check")
+    assert "graded by TA" in check.find("span", cls="badge").text()
+    assert check.find_all("span", cls="check-msg") == []
+    assert words(check.text()).count("raded by a TA") == 1
+
+
 def test_feedback_without_reading_has_no_reading_block():
     assert parse(render_feedback(full_marks())).find_all("div", cls="reading") == []
 
