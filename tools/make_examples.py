@@ -226,6 +226,90 @@ def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra:
     print(f"{name}: wrote {2 + len(variants) + len(extra or {})} notebooks to {out}")
 
 
+# -- theory_rnn_attention: answers typed into the template's answer cells --------------------------------------
+
+def answer_cell(nb: nbformat.NotebookNode, answer_id: str) -> nbformat.NotebookNode:
+    hits = [c for c in nb.cells if f"answer:{answer_id}" in c.metadata.get("tags", [])]
+    if len(hits) != 1:
+        raise SystemExit(f"no single cell tagged answer:{answer_id}")
+    return hits[0]
+
+
+def typed_in(answers: dict[str, str]):
+    """Fill the template's answer cells; the questions a seed's homework did not have stay unanswered."""
+
+    def build(nb: nbformat.NotebookNode) -> None:
+        solution = nbformat.read(load_assignment("theory_rnn_attention", ROOT).solution_path, as_version=4)
+        nb.cells = release_notebook(solution, "theory_rnn_attention").cells
+        for answer_id, text in answers.items():
+            answer_cell(nb, answer_id).source = text
+
+    return build
+
+
+# Seed 000 (Question 1-3 of its homework), final answers as written; explanations paraphrased.
+SEED000 = {
+    "rnn_recurrence": r"$$Y_T = \text{sigmoid}\left(1000 \cdot \left(\sum_{i=1}^{\frac{T}{2}} (X_{2i} - X_{2i-1}) "
+                      r"+ H_0\right)\right)$$",
+    "norm_x1": r"$$\|x_1\| = 2\beta$$",
+    "norm_x2": r"$$||x_2|| = \beta$$",
+    "norm_x3": r"$$||x_3|| = 2\beta$$",
+    "y2_exact": r"$$y_2 = x_2 = a$$",
+    "y1_limit": r"$$y_1 = x_1 = d + b$$",
+    "y2_limit": r"$$y_2 = x_2 = a$$",
+    "y3_limit": r"$$y_3 = x_3 = c + d$$",
+    "attention_meaning": "The vectors are orthogonal, so every token only scores with itself and gets weight 1 "
+                         "there: the layer copies each input straight to its output.",
+    "cost_in_T": "$O(T)$",
+    "linear_attention_why": "Without the exponential there is no softmax, so no matrix multiplication is needed; "
+                            "only vector additions and products remain, each linear in the number of tokens.",
+}
+
+# Seed 001 (Problems 1-3): a case-by-case answer built on tanh with h_0 = 0, and O(n) for the cost.
+SEED001 = {
+    "cnn_vs_rnn": "CNNs suit spatial data: their kernels and pooling pick out local features, and a fixed input "
+                  "size keeps training fast. RNNs suit sequences: the hidden state remembers earlier inputs, and "
+                  "input and output can have any length.",
+    "rnn_recurrence": r"$$y_n = \begin{cases} 1, & \text{if } \sum_{i=1}^k x_{2i} - \sum_{j=1}^k x_{2j-1} > 0 \\ "
+                      r"-1, & \text{if } \sum_{i=1}^k x_{2i} - \sum_{j=1}^k x_{2j-1} < 0 \end{cases}$$",
+    "rnn_meaning": "The last output is 1 when the inputs at even steps add up to more than the inputs at odd "
+                   "steps, and -1 otherwise.",
+    "cost_in_T": "$O(n)$",
+    "linear_attention_why": "Write the similarity as a kernel, phi(q)^T phi(k). By associativity the sums over j "
+                            "of phi(k_j) v_j^T and of phi(k_j) are computed once and reused for every query.",
+}
+
+# Seed 002's true/false answers, in its own layout (a bullet, the number, the verdict in bold, a reason).
+SEED002 = {
+    "true_false": "\n".join(f"- {n}. **{v}.** {why}" for n, (v, why) in enumerate([
+        ("True", "They are all projections of the input."),
+        ("False", "It is a dot product, not a cosine."),
+        ("True", "Normalising the attention matrix helps training."),
+        ("False", "The encoder is not autoregressive."),
+        ("False", "GPT is the decoder, BERT the encoder."),
+        ("True", "MLM and NSP."),
+        ("False", "They are few-shot, not zero-shot learners."),
+        ("False", "Clipping is for exploding gradients."),
+        ("True", "Embedding values can have either sign."),
+        ("False", "The forget gate is a sigmoid, so it is not an average."),
+    ], start=1)),
+}
+
+
+def answers_as_code_strings(nb: nbformat.NotebookNode) -> None:
+    """The solution, with two math answers moved into code cells as raw strings (the other accepted form)."""
+    for answer_id, text in (("norm_x1", r"\sqrt{2}\,\beta"), ("cost_in_T_and_d", "O(T d^2)")):
+        index = nb.cells.index(answer_cell(nb, answer_id))
+        cell = nbformat.v4.new_code_cell(f'answer = r"{text}"', id=f"code-{answer_id.replace('_', '-')}")
+        cell.metadata["tags"] = [f"answer:{answer_id}"]
+        nb.cells[index] = cell
+
+
+def answer_tag_removed(nb: nbformat.NotebookNode) -> None:
+    """The solution, with the tag of one answer cell lost (a student rebuilt the cell by hand)."""
+    answer_cell(nb, "y2_exact").metadata["tags"] = []
+
+
 def last_years_notebook(nb: nbformat.NotebookNode) -> None:
     """A correct notebook started from last year's copy: a pip install and an import that no longer exists."""
     insert_cell(nb, 1, "!pip install torchtext==0.6.0\nfrom torchtext import data as legacy_data", "last-years-imports")
@@ -235,3 +319,6 @@ if __name__ == "__main__":
     write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
     write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT)
     write_examples("vit_fashion_mnist", VIT_FASHION_MNIST)
+    write_examples("theory_rnn_attention", {}, {
+        "seed000": typed_in(SEED000), "seed001": typed_in(SEED001), "seed002_true_false": typed_in(SEED002),
+        "answers_as_code_strings": answers_as_code_strings, "answer_tag_removed": answer_tag_removed})

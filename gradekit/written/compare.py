@@ -126,9 +126,8 @@ def equivalent(answer: Reading, expected: Reading, vocab: Vocabulary, seed: int 
                 if va.has(sympy.nan, sympy.zoo) or vb.has(sympy.nan, sympy.zoo):
                     continue
                 if abs(va - vb) > TOLERANCE * max(1, abs(va), abs(vb)):
-                    where = f"T = {length}, " if length else ""
-                    return Verdict(False, f"it differs from the expected value (for example at {where}inputs of "
-                                          f"size about {scale:g})")
+                    where = f"T = {length} with " if length else ""
+                    return Verdict(False, f"its value differs, for example at {where}inputs of size about {scale:g}")
     return Verdict(True)
 
 

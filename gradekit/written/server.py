@@ -65,7 +65,7 @@ def check_expression(spec: dict[str, Any], answer: str) -> dict[str, str]:
     notes = "; ".join(reading.notes)
     if verdict.same:
         return {"verdict": "correct", "message": notes, "parsed": parsed, "example": shown}
-    message = f"your answer was read as ${parsed}$: {verdict.detail}"
+    message = f"not equal to the expected answer: {verdict.detail} (see how your answer was read)"
     return {"verdict": "wrong", "message": f"{message} ({notes})" if notes else message,
             "parsed": parsed, "example": shown}
 
@@ -82,8 +82,8 @@ def check_big_o(spec: dict[str, Any], answer: str) -> dict[str, str]:
         return {"verdict": "correct", "message": "", "parsed": parsed, "example": f"reduces to {written}"}
     over = ", ".join(variables)
     return {"verdict": "wrong", "parsed": parsed, "example": f"reduces to {written}",
-            "message": f"your answer reduces to {written} (in {over}, constant factors and dominated terms "
-                       f"dropped); that is not the cost asked for"}
+            "message": f"your answer reduces to {written} (in {over}, with constant factors and dominated terms "
+                       f"dropped): that is not the cost asked for"}
 
 
 def handle(request: dict[str, Any]) -> dict[str, str]:
