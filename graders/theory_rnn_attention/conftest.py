@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
 
 import reference.theory_rnn_attention as ref  # noqa: E402
 from gradekit.written.answers import Answer, find_answer  # noqa: E402
+from gradekit.written.checks import grade_free_text, grade_math  # noqa: E402
 from gradekit.written.client import MathChecker  # noqa: E402
 
 
@@ -32,3 +33,20 @@ def math_checker() -> Iterator[MathChecker]:
 def answer(notebook) -> Callable[[str], Answer]:
     """answer("norm_x1"): the text of the cell tagged answer:norm_x1, or why there is none."""
     return lambda answer_id: find_answer(notebook, answer_id)
+
+
+@pytest.fixture
+def check_math(answer, math_checker, record_property) -> Callable[[str], None]:
+    """check_math("norm_x1"): grade that answer against reference.MATH; the reading goes into the report."""
+
+    def check(answer_id: str) -> None:
+        kind, spec = ref.MATH[answer_id]
+        grade_math(math_checker, answer(answer_id), spec, record_property, kind=kind)
+
+    return check
+
+
+@pytest.fixture
+def check_free_text(answer) -> Callable[[str], None]:
+    """check_free_text("cnn_vs_rnn"): queue that answer for a TA with its rubric (or fail if it is empty)."""
+    return lambda answer_id: grade_free_text(answer(answer_id), ref.RUBRICS[answer_id])

@@ -4,28 +4,24 @@ safe to read as a scalar expression, so the layer is asked for as a function and
 import pytest
 import torch
 
-from gradekit.written.checks import grade_free_text, grade_math
-
 
 @pytest.mark.question("attention_outputs", points=2)
-def test_y2_exact(answer, reference, math_checker, record_property):
+def test_y2_exact(check_math):
     """y_2 exactly, for any beta"""
-    kind, spec = reference.MATH["y2_exact"]
-    grade_math(math_checker, answer("y2_exact"), spec, record_property, kind=kind)
+    check_math("y2_exact")
 
 
 @pytest.mark.question("attention_outputs", points=1)
 @pytest.mark.parametrize("answer_id", ["y1_limit", "y2_limit", "y3_limit"])
-def test_limit(answer_id, answer, reference, math_checker, record_property):
+def test_limit(answer_id, check_math):
     """y_i as beta grows without bound"""
-    kind, spec = reference.MATH[answer_id]
-    grade_math(math_checker, answer(answer_id), spec, record_property, kind=kind)
+    check_math(answer_id)
 
 
 @pytest.mark.question("attention_outputs", points=1)
-def test_meaning(answer, reference):
+def test_meaning(check_free_text):
     """What the layer does for large beta, in words (graded by a TA)"""
-    grade_free_text(answer("attention_meaning"), reference.RUBRICS["attention_meaning"])
+    check_free_text("attention_meaning")
 
 
 @pytest.fixture
