@@ -47,6 +47,7 @@ def encode(value: Any, register: Any = None) -> tuple[Any, dict]:
 
     tensors: dict[str, Any] = {}
     count = [0]
+    total = [0]
 
     def enc(v: Any, depth: int) -> Any:
         count[0] += 1
@@ -71,6 +72,11 @@ def encode(value: Any, register: Any = None) -> tuple[Any, dict]:
             t = v.detach()
             if t.is_sparse or t.is_complex() or t.is_quantized:
                 raise CodecError(f"cannot send a {t.dtype} / sparse tensor")
+            # Checked before copying: an expanded view of 10**10 elements must not be materialised to find out.
+            total[0] += t.numel() * t.element_size()
+            if total[0] > MAX_BLOB_BYTES:
+                raise CodecError(f"a tensor of shape {tuple(t.shape)} is too large to send back "
+                                 f"({total[0] / 2**20:,.0f} MiB; the limit is {MAX_BLOB_BYTES >> 20} MiB)")
             tensors[key] = t.cpu().contiguous().clone()
             return {"__tensor__": key}
         if isinstance(v, torch.Size):
@@ -226,10 +232,10 @@ class Agent:
         return self.lookup(name)
 
     def op_parameters(self, module: Any, values: bool = False) -> list:
-        """Named parameters as reported by the module's own `named_parameters` (a student may override it;
-        the host cross-checks counts against the state dict)."""
+        """Named parameters as nn.Module itself enumerates them: a student class that overrides
+        `parameters()` or `named_parameters()` to report fewer cannot change the count."""
         out = []
-        for name, p in module.named_parameters():
+        for name, p in _named_parameters(module):
             row = {"name": name, "shape": list(p.shape), "requires_grad": bool(p.requires_grad)}
             if values:
                 row["value"] = p
@@ -237,7 +243,10 @@ class Agent:
         return out
 
     def op_state_dict(self, module: Any) -> dict:
-        return dict(module.state_dict())
+        import torch
+
+        return dict(torch.nn.Module.state_dict(module)) if isinstance(module, torch.nn.Module) \
+            else dict(module.state_dict())
 
     def op_forward_backward(self, module: Any, args: list, kwargs: dict, grad_output: Any,
                             method: str = "__call__") -> dict:
@@ -252,9 +261,13 @@ class Agent:
         else:
             first.backward(grad_output)
         grads = {}
-        for name, p in module.named_parameters():
+        for name, p in _named_parameters(module):
             grads[name] = p.grad if p.grad is not None else torch.zeros_like(p)
         return {"output": out, "grads": grads}
+
+    def op_ping(self, nonce: str) -> str:
+        """The host checks, once, that requests reach this agent and its reply comes back unchanged."""
+        return nonce
 
     def op_run(self, code: str, inputs: dict) -> Any:
         """Run grader-authored code with the student's namespace visible; it sets `result`."""
@@ -283,6 +296,16 @@ class Agent:
         except BaseException as exc:  # noqa: BLE001 - every student failure becomes data for the host
             reply = {"ok": False, "error": describe(exc)}
         publish_display_data({REPLY_MIME: reply})
+
+
+def _named_parameters(module: Any) -> Any:
+    """nn.Module's own enumeration, not an override on the student's class; other objects answer for
+    themselves."""
+    import torch
+
+    if isinstance(module, torch.nn.Module):
+        return torch.nn.Module.named_parameters(module)
+    return module.named_parameters()
 
 
 def describe(exc: BaseException) -> dict:

@@ -2,9 +2,13 @@
 
 Graders ask for things ("call binary_accuracy on these tensors", "build LSTM(8, 16) and run it") and get
 back plain data: tensors, numbers, strings, lists, dicts, or a handle to an object that stays in the kernel.
-Requests go in as JSON plus a safetensors file in the sandbox's scratch folder; replies come back as a
-display message of our own mime type holding JSON and base64 safetensors. Nothing is unpickled, imported
+Requests go in as JSON plus a safetensors file in a folder the kernel can only read; replies come back as
+a display message of our own mime type holding JSON and base64 safetensors. Nothing is unpickled, imported
 or evaluated on the host.
+
+Everything in the kernel is the student's to change (torch, builtins, IPython, even this agent once it is
+there), so the host takes nothing on trust: a reply is data to be checked like any other answer, and a
+missing, doubled, malformed or oversize reply fails the check with a message.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from gradekit import kernel_side
-from gradekit.kernel import TIMEOUT_ENAME, KernelDied, KernelSession
+from gradekit.kernel import CUDA_HINT, TIMEOUT_ENAME, KernelDied, KernelSession
 from gradekit.kernel_side import CodecError, RemoteRef
 from gradekit.results import NOT_IMPLEMENTED
 
 KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
+TAMPERED = (". Does your notebook change how IPython runs code (an input transformer, a patched run_cell, "
+            "replaced builtins or torch functions)? Remove that and resubmit; nothing else could be checked")
 
 
 class SubmissionError(Exception):
@@ -151,10 +157,27 @@ class Submission:
     # -- plumbing ---------------------------------------------------------------------------------------------
 
     def _install(self) -> None:
-        """Load the kernel-side agent as a fresh module, after the notebook ran (so no cell could touch it)."""
+        """Load the kernel-side agent as a fresh module, after the notebook ran (so no cell could touch it).
+
+        It also removes the notebook's IPython input and AST transformers (the nbgrader exploit: a transformer
+        that blanks the cells after it) so they cannot rewrite the grading requests, and reaps processes the
+        notebook left as zombies. A ping with a fresh nonce then proves that requests reach the agent: when
+        they do not (the kernel was rewired some other way), every check says so instead of guessing."""
         assert self._session is not None
         code = (
             "import types as _t\n"
+            "_ip = get_ipython()\n"
+            "for _name in ('input_transformers_cleanup', 'input_transformers_post', 'ast_transformers'):\n"
+            "    getattr(_ip, _name, []).clear()\n"
+            "_ip.input_transformer_manager.cleanup_transforms[:] = []\n"
+            "del _ip, _name\n"
+            "import os as _os\n"
+            "try:\n"
+            "    while _os.waitpid(-1, _os.WNOHANG)[0]:\n"
+            "        pass\n"
+            "except ChildProcessError:\n"
+            "    pass\n"
+            "del _os\n"
             "__gk__ = _t.ModuleType('__gk__')\n"
             "__gk__.__dict__['__file__'] = '<gradekit kernel_side>'\n"
             f"exec(compile({KERNEL_SIDE_SOURCE!r}, '<gradekit kernel_side>', 'exec'), __gk__.__dict__)\n"
@@ -163,8 +186,20 @@ class Submission:
         )
         _, err = self._session.execute(code, timeout=60)
         if err is not None:
-            raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}")
+            raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}"
+                              f"{TAMPERED}")
         self._installed = True
+        nonce = uuid.uuid4().hex
+        try:
+            answer = self._request("ping", {"nonce": nonce}, what="the grading helper")
+        except Unavailable:
+            raise
+        except SubmissionError as exc:
+            answer = exc
+        if answer != nonce:
+            self._unavailable = ("the graders could not talk to your kernel: their requests did not come back "
+                                 f"unchanged{TAMPERED}")
+            raise Unavailable(self._unavailable)
 
     def _request(self, op: str, params: dict, *, what: str, timeout: float | None = None,
                  name: str | None = None) -> Any:
@@ -177,9 +212,7 @@ class Submission:
             tree, tensors = kernel_side.encode(params)
             blob_path = ""
             if tensors:
-                blob_dir = self._session.workdir / ".gk"
-                blob_dir.mkdir(exist_ok=True)
-                path = blob_dir / f"in-{uuid.uuid4().hex}.safetensors"
+                path = self._session.inbox / f"in-{uuid.uuid4().hex}.safetensors"
                 path.write_bytes(kernel_side.tensors_to_bytes(tensors))
                 blob_path = str(path)
             request = json.dumps({"op": op, "params": tree})
@@ -194,8 +227,11 @@ class Submission:
         if err is not None:
             if err["ename"] == TIMEOUT_ENAME:
                 raise SubmissionTimeout(f"{what} ran past its {timeout or self.default_timeout:.0f} s limit")
+            if err["ename"] == "OversizeMessage":
+                raise BadReply(f"the reply to {what} was too large to accept ({err['evalue']}); return smaller "
+                               "values")
             raise BadReply(f"the grading request for {what} failed in your kernel: {err['ename']}: {err['evalue']}")
-        reply = _find_reply(outputs)
+        reply = _find_reply(outputs, what)
         if not reply.get("ok"):
             raise self._student_error(what, reply.get("error") or {}, name)
         try:
@@ -227,6 +263,12 @@ class Submission:
                 f": {why}" if why else ": check that the cell defining it runs without an error"))
         if etype == "KeyboardInterrupt":
             return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
+        if etype == "CodecError":
+            return BadReply(f"{what} returned something the graders cannot accept: {message}")
+        if "CUDA" in message or "NVIDIA" in message:
+            error = {**error, "message": f"{message} ({CUDA_HINT})"}
+        elif etype == "MemoryError":
+            error = {**error, "message": f"{message or 'out of memory'} (your code ran out of memory)"}
         where = ""
         frames = error.get("frames") or []
         if frames and self._locate is not None:
@@ -234,11 +276,14 @@ class Submission:
         return StudentCodeError(what, error, where)
 
 
-def _find_reply(outputs: list[dict]) -> dict:
+def _find_reply(outputs: list[dict], what: str = "the grading request") -> dict:
     replies = [o for o in outputs if o.get("output_type") == "display_data"
                and kernel_side.REPLY_MIME in o.get("data", {})]
     if len(replies) != 1:
-        raise BadReply("your kernel did not answer the grading request (it got no reply, or more than one)")
+        how = "no reply" if not replies else f"{len(replies)} replies, one of them not from the graders"
+        raise BadReply(f"your kernel did not answer the grading request for {what} ({how}); code that prints "
+                       "or publishes output from a background thread, or that replaces IPython's display "
+                       "functions, gets in the way")
     reply = replies[0]["data"][kernel_side.REPLY_MIME]
     if not isinstance(reply, dict):
         raise BadReply("your kernel answered the grading request with something that is not a reply")
