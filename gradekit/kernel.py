@@ -65,6 +65,20 @@ class _LimitedKernelClient(AsyncKernelClient):
         self._monitor.connect(address)
         return sock
 
+    expression: str | None = None
+
+    def execute(self, code: str, silent: bool = False, store_history: bool = True,  # type: ignore[override]
+                user_expressions: dict | None = None, allow_stdin: bool | None = None,
+                stop_on_error: bool = True, **kwargs: Any) -> Any:
+        """nbclient's execute, except that a pending `expression` is sent as a user expression of an empty
+        cell: IPython evaluates those with plain `eval`, past the input transformers a notebook may have
+        registered to rewrite (or blank) every later cell."""
+        if self.expression is not None:
+            code, user_expressions, store_history = "", {"gk": self.expression}, False
+            self.expression = None
+        return super().execute(code, silent, store_history, user_expressions, allow_stdin, stop_on_error,
+                               **kwargs)
+
     def dropped_messages(self) -> int:
         """How many times the kernel was cut off for an oversize message since the last call. zeromq does not
         reconnect after that, so the iopub channel is opened afresh."""
@@ -108,8 +122,14 @@ class _CappedClient(NotebookClient):
         self.truncated: set[int] = set()
         self.timed_out = False
 
+    on_timeout: Any = None
+
     async def _async_handle_timeout(self, timeout, cell=None):  # type: ignore[override]
+        """Before the interrupt: processes the cell started (a fork bomb's copies) would get it too, and
+        copies of the kernel answering on its inherited sockets garble the session."""
         self.timed_out = True
+        if self.on_timeout is not None:
+            self.on_timeout()
         return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
@@ -193,6 +213,7 @@ class KernelSession:
             resources={"metadata": {"path": str(self.workdir)}},
         )
         self._client.max_output_bytes = self.max_output_bytes
+        self._client.on_timeout = self.kill_strays
         env = self.sandbox.kernel_env(os.environ)
         self._ctx = self._client.setup_kernel(cwd=str(self.workdir), env=env)
         self._ctx.__enter__()
@@ -251,15 +272,21 @@ class KernelSession:
 
     # -- execution -----------------------------------------------------------------------------------------
 
-    def execute(self, source: str, timeout: float | None = None) -> tuple[list[dict], dict | None]:
+    def execute(self, source: str, timeout: float | None = None,
+                expression: bool = False) -> tuple[list[dict], dict | None]:
         """Run one piece of code; return (outputs, error) where error has ename/evalue or is None.
 
+        With `expression`, `source` is one Python expression evaluated past IPython's input transformers
+        (its errors are not reported: the caller must check what it published).
         Raises KernelDied when the kernel is gone or hung: later requests would only wait in vain.
         """
         if self.dead:
             raise KernelDied(self.dead)
         assert self._client is not None
         cell, index = self._new_cell(source)
+        if expression:
+            assert isinstance(self._client.kc, _LimitedKernelClient)
+            self._client.kc.expression = source
         self._client.timeout = int(timeout or self.cell_timeout)
         self._client.timed_out = False
         self._dropped()

@@ -169,22 +169,28 @@ class Submission:
             "_ip = get_ipython()\n"
             "for _name in ('input_transformers_cleanup', 'input_transformers_post', 'ast_transformers'):\n"
             "    getattr(_ip, _name, []).clear()\n"
-            "_ip.input_transformer_manager.cleanup_transforms[:] = []\n"
             "del _ip, _name\n"
-            "import os as _os\n"
+            "import os as _os, sys as _sys, gc as _gc\n"
             "try:\n"
             "    while _os.waitpid(-1, _os.WNOHANG)[0]:\n"
             "        pass\n"
             "except ChildProcessError:\n"
             "    pass\n"
-            "del _os\n"
+            # the last failed cell's frames (a memory bomb's list, say) would otherwise stay alive
+            "_sys.last_type = _sys.last_value = _sys.last_traceback = None\n"
+            "if hasattr(get_ipython().InteractiveTB, 'tb'):\n"
+            "    get_ipython().InteractiveTB.tb = None\n"
+            "_gc.collect()\n"
+            "del _os, _sys, _gc\n"
             "__gk__ = _t.ModuleType('__gk__')\n"
             "__gk__.__dict__['__file__'] = '<gradekit kernel_side>'\n"
             f"exec(compile({KERNEL_SIDE_SOURCE!r}, '<gradekit kernel_side>', 'exec'), __gk__.__dict__)\n"
             "__gk__.agent = __gk__.Agent(get_ipython().user_ns)\n"
             "del _t\n"
         )
-        _, err = self._session.execute(code, timeout=60)
+        # One expression, evaluated in the notebook's namespace past the input transformers.
+        expression = f"exec(compile({code!r}, '<gradekit install>', 'exec'), globals())"
+        _, err = self._session.execute(expression, timeout=60, expression=True)
         if err is not None:
             raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}"
                               f"{TAMPERED}")
@@ -217,7 +223,7 @@ class Submission:
                 blob_path = str(path)
             request = json.dumps({"op": op, "params": tree})
             code = f"__gk__.agent.handle({request!r}, {blob_path!r})"
-            outputs, err = self._session.execute(code, timeout=timeout or self.default_timeout)
+            outputs, err = self._session.execute(code, timeout=timeout or self.default_timeout, expression=True)
         except KernelDied as exc:
             self._unavailable = f"{exc}; nothing more could be checked"
             raise Unavailable(self._unavailable) from None

@@ -25,7 +25,7 @@ from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, 
 from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.proxy import Submission
 from gradekit.results import CheckResult, SubmissionResult
-from gradekit.sandbox import Sandbox
+from gradekit.sandbox import Limits, Sandbox
 
 
 class GraderError(RuntimeError):
@@ -34,7 +34,7 @@ class GraderError(RuntimeError):
 
 def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", student: str | None = None,
                    sandbox_mode: str = "auto", data: Path | None = None, hidden_paths: list[Path] | None = None,
-                   threads: int = 1) -> SubmissionResult:
+                   threads: int = 1, limits: Limits | None = None) -> SubmissionResult:
     start = time.monotonic()
     path = Path(path)
     result = SubmissionResult(student=student or path.stem, assignment=assignment.name, mode=mode,
@@ -52,7 +52,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     hidden = [assignment.root, path.resolve().parent, *(hidden_paths or [])]
     if data is not None:
         hidden.append(Path(data).resolve())
-    sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads)
+    sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads, limits=limits or Limits())
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
@@ -72,7 +72,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             if report.aborted:
                 result.notes.append(report.aborted)
             submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
-                                    explain_missing=missing_explainer(nb, report.errors),
+                                    explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
                                     default_timeout=assignment.call_timeout)
             result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
     except GraderError as exc:
@@ -89,10 +89,11 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     return result
 
 
-def missing_explainer(nb, errors: list[CellError]):
+def missing_explainer(nb, errors: list[CellError], stopped_at: int | None = None):
     """For "X is not defined": (not_implemented, why). not_implemented is True when X is missing because
     the student has not written that part yet, directly or through an earlier unwritten piece, so that an
-    untouched template reads "not implemented" rather than a list of knock-on errors."""
+    untouched template reads "not implemented" rather than a list of knock-on errors. `stopped_at` is the
+    cell that killed or hung the kernel: cells after it were not run."""
     by_cell = {e.cell: e for e in errors}
     unwritten = sorted(e.cell for e in errors if e.ename == "NotImplementedError")
 
@@ -103,6 +104,9 @@ def missing_explainer(nb, errors: list[CellError]):
                 return True, "no cell defines it yet"
             return False, f"no cell defines it (keep the name `{name}` from the assignment)"
         error = by_cell.get(position)
+        if error is None and stopped_at is not None and position >= stopped_at:
+            return False, (f"cell {position} defines it, but the notebook stopped at cell {stopped_at} and "
+                           "the cells after it were not run")
         if error is None:
             return False, f"cell {position} defines it but did not run"
         if error.ename == "NotImplementedError" or (error.ename == "NameError" and unwritten

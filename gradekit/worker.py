@@ -4,10 +4,12 @@ process and write its result atomically. The batch runs one of these per submiss
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from gradekit.config import load_assignment
 from gradekit.runner import grade_notebook
+from gradekit.sandbox import Limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,10 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sandbox", default="auto", choices=["auto", "on", "off"])
     parser.add_argument("--data", type=Path)
     parser.add_argument("--mode", default="batch", choices=["batch", "check"])
+    # Overrides of the assignment's limits, for tests and debugging (a short cell limit, a smaller memory).
+    parser.add_argument("--cell-timeout", type=float)
+    parser.add_argument("--notebook-timeout", type=float)
+    parser.add_argument("--memory", type=int, help="address-space limit of the kernel, in bytes")
     args = parser.parse_args(argv)
     assignment = load_assignment(args.assignment, args.root)
+    overrides = {k: v for k, v in (("cell_timeout", args.cell_timeout), ("notebook_timeout", args.notebook_timeout))
+                 if v is not None}
+    assignment = dataclasses.replace(assignment, **overrides)
+    limits = Limits(address_space=args.memory) if args.memory else None
     result = grade_notebook(args.notebook, assignment, mode=args.mode, sandbox_mode=args.sandbox, data=args.data,
-                            hidden_paths=[args.out.resolve().parent.parent])
+                            hidden_paths=[args.out.resolve().parent.parent], limits=limits)
     result.write_json(args.out)
     return 0
 
