@@ -1,0 +1,307 @@
+"""The adversarial corpus (tests/adversarial/, built by make_corpus.py): every attack and broken input is
+graded for real (worker processes, sandboxed kernels, real graders) and gets its exact score, a message that
+says what happened, and leaves the host, the other submissions and the report folder untouched.
+
+One grading per item, shared by all assertions (module-scoped). Cells get 5 s instead of rnn_sentiment's
+120 s so that the denial-of-service items cost seconds; nothing else is changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from gradekit.kernel import _cmdline, _descendants
+from gradekit.results import SubmissionResult
+from gradekit.sandbox import GIB, Sandbox, bwrap_available
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CORPUS = HERE / "adversarial"
+sys.path.insert(0, str(CORPUS))
+import make_corpus  # noqa: E402
+
+CELL_TIMEOUT = 5
+FULL = {"build_vocab": 6, "tokenize": 4, "embedding": 5, "lstm": 5, "rnn_classifier": 5, "binary_accuracy": 4,
+        "train_evaluate": 5, "param_count": 2, "accuracy_threshold": 3}
+ZERO = dict.fromkeys(FULL, 0)
+REACHED_Q2 = {**ZERO, "build_vocab": 6, "tokenize": 4}  # the kernel died in cell 12, right after Q2
+NO_SIGMOID = {**FULL, "binary_accuracy": 0, "train_evaluate": 4}  # make_corpus.WRONG_ACCURACY's own cost
+
+
+def contained() -> bool:
+    """Whether the kernel runs as a uid of its own (or the grader is not root): only then do a fork bomb and
+    `kill -1` stay inside the sandbox (RLIMIT_NPROC does not bind root)."""
+    if not bwrap_available():
+        return False
+    sandbox = Sandbox(scratch=Path(tempfile.gettempdir()), mode="on")
+    try:
+        return sandbox.isolation in ("uid", "user")
+    finally:
+        sandbox.cleanup()
+
+
+STOPPED = "the notebook stopped at cell 12 and the cells after it were not run"
+
+# item -> (question scores, [(where, words it must contain)]); where is a question id, "notes", "error" or
+# "cell N" (the error recorded for cell N, as "ename: evalue").
+EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
+    # denial of service
+    "dos_infinite_loop": (FULL, [("notes", "cell 12 ran past its 5 s limit and was interrupted")]),
+    "dos_sleep_forever": (FULL, [("notes", "cell 12 ran past its 5 s limit and was interrupted")]),
+    "dos_ignores_interrupts": (REACHED_Q2, [("notes", "cell 12 ran past its 5 s limit and did not stop when "
+                                                      "interrupted"), ("embedding", STOPPED)]),
+    "dos_memory_bomb": (FULL, [("cell 12", "MemoryError"), ("cell 12", "ran out of memory")]),
+    "dos_fork_bomb": (FULL, [("cell 12", "")]),
+    "dos_gigabyte_output": (FULL, [("notes", "cell 12 printed more than 2 MiB; the rest of its output was dropped")]),
+    "dos_fill_the_disk": (FULL, [("cell 12", "No space left on device")]),
+    "dos_thread_keeps_running": (FULL, []),
+    "dos_kills_its_kernel": (REACHED_Q2, [("notes", "the kernel died while running cell 12"),
+                                          ("notes", "re-ran cells 1 to 11"), ("binary_accuracy", STOPPED)]),
+    # escape and snooping: each attempt fails in its own cell, and the honest rest is graded
+    "snoop_reference_absolute": (FULL, [("cell 12", "FileNotFoundError")]),
+    "snoop_graders_absolute": (FULL, [("cell 12", "FileNotFoundError")]),
+    "snoop_relative_paths": (FULL, [("cell 12", "FileNotFoundError")]),
+    "snoop_hidden_data": (FULL, [("cell 12", "ModuleNotFoundError: No module named 'gradekit'")]),
+    "snoop_other_submission": (FULL, [("cell 12", "FileNotFoundError")]),
+    "snoop_report_folder": (FULL, [("cell 12", "FileNotFoundError")]),
+    "escape_network": (FULL, [("cell 12", "Error")]),
+    "escape_write_outside": (FULL, []),
+    "escape_kill_the_host": (REACHED_Q2, [("notes", "the kernel died while running cell 12")]),
+    # faking: the cheated question scores what the wrong answer deserves, whatever the patch
+    "fake_torch_allclose": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
+    "fake_tensor_eq": ({**NO_SIGMOID, "binary_accuracy": 1}, [("binary_accuracy", "gave 1.0000 on 10 logits")]),
+    "fake_builtins": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
+    "fake_agent_helpers": (ZERO, [("binary_accuracy", "should be a single number, but it is a bool")]),
+    "fake_input_transformer": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
+    "fake_printed_pass": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
+    "fake_parameter_count": ({**FULL, "rnn_classifier": 4, "param_count": 0},
+                             [("param_count", "has 3,868,049 trainable parameters, expected 2,867,049"),
+                              ("rnn_classifier", "these parameters receive no gradient: ['extra.weight'")]),
+    "fake_pickle_payload": (NO_SIGMOID, [("binary_accuracy", "should be a single number, but it is a Verdict object")]),
+    "fake_absurd_tensor": ({**FULL, "binary_accuracy": 0, "train_evaluate": 0, "accuracy_threshold": 0},
+                           [("binary_accuracy", "too large to send back")]),
+    # broken inputs
+    "broken_invalid_json": (ZERO, [("error", "is not valid JSON"), ("tokenize", "could not be graded")]),
+    "broken_empty_file": (ZERO, [("error", "is empty (0 bytes)")]),
+    "broken_empty_notebook": (ZERO, [("binary_accuracy", "`binary_accuracy` is not defined in your notebook: no "
+                                                         "cell defines it")]),
+    "broken_nbformat3": (FULL, []),
+    "broken_binary_file": (ZERO, [("error", "does not look like a Jupyter notebook")]),
+    "broken_duplicate_cell_ids": (FULL, []),
+    "broken_other_kernel_language": (ZERO, [("error", "is a R notebook; this assignment needs a Python notebook")]),
+    "broken_missing_function": ({**FULL, "binary_accuracy": 0, "train_evaluate": 0, "accuracy_threshold": 0},
+                                [("binary_accuracy", "`binary_accuracy` is not defined in your notebook")]),
+    "broken_wrong_signature": ({**FULL, "binary_accuracy": 0, "train_evaluate": 0, "accuracy_threshold": 0},
+                               [("binary_accuracy", "takes 1 positional argument but 2 were given")]),
+    "broken_exception_in_init": ({**FULL, "embedding": 0, "rnn_classifier": 0, "param_count": 0,
+                                  "accuracy_threshold": 0},
+                                 [("embedding", "raised ValueError: the embedding table is not ready yet"),
+                                  ("embedding", "in your cell 13")]),
+    "broken_nan_outputs": ({**FULL, "rnn_classifier": 3.5, "accuracy_threshold": 0},
+                           [("rnn_classifier", "got values from nan to nan")]),
+    "broken_calls_cuda": ({**FULL, "param_count": 1}, [("cell 27", "the grading machine has no GPU")]),
+}
+
+# Per-item worker options beyond the corpus-wide ones.
+OPTIONS = {
+    # what the bomb reaches, on a CI runner of modest memory; time to reach it on a loaded machine
+    "dos_memory_bomb": ["--memory", str(6 * GIB), "--cell-timeout", "60"],
+    "dos_gigabyte_output": ["--cell-timeout", "60"],  # the kernel needs ~10 s to encode its gigabyte
+}
+# Safe only when the kernel cannot signal or fork beyond its own uid (see `contained`).
+NEEDS_UID = {"dos_fork_bomb", "escape_kill_the_host"}
+
+
+def fill(text: bytes, values: dict[str, str]) -> bytes:
+    for key, value in values.items():
+        text = text.replace(f"@@{key}@@".encode(), value.encode())
+    return text
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
+    """Copy the items (placeholders filled) and a sibling into a submissions folder, grade each in its own
+    worker (as the batch does), and return what the tests look at."""
+    token = uuid.uuid4().hex[:12]
+    submissions, reports = tmp / "submissions", tmp / "reports"
+    submissions.mkdir()
+    (reports / "results").mkdir(parents=True)
+    marker = tmp / f"payload-ran-{token}"
+    values = {"ROOT": str(ROOT), "SUBMISSIONS": str(submissions), "REPORTS": str(reports), "PORT": str(server_port),
+              "HOSTPID": str(os.getpid()), "TOKEN": token, "MARKER": str(marker)}
+    for name in names:
+        (submissions / f"{name}.ipynb").write_bytes(fill((CORPUS / f"{name}.ipynb").read_bytes(), values))
+    shutil.copy(make_corpus.BASE, submissions / "zz_sibling.ipynb")
+    (submissions / "sentinel.txt").write_text("another student's file")
+    (reports / "sentinel.txt").write_text("the TA's own notes")
+    before = {"submissions": tree_digest(submissions), "reports": tree_digest(reports)}
+    subreaper(True)  # orphans of our workers (a kernel that outlived its sandbox) come back to us
+
+    def work(name: str) -> tuple[str, subprocess.CompletedProcess]:
+        cmd = [sys.executable, "-m", "gradekit.worker", str(submissions / f"{name}.ipynb"),
+               "--assignment", "rnn_sentiment", "--root", str(ROOT), "--out", str(reports / "results" / f"{name}.json"),
+               "--sandbox", "on", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "150",
+               *OPTIONS.get(name, [])]
+        return name, subprocess.run(cmd, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = dict(pool.map(work, [*names, "zz_sibling"]))
+        time.sleep(1)
+        leftovers = [(pid, " ".join(_cmdline(pid))[:200]) for pid in _descendants(os.getpid())]
+        for pid, _ in leftovers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    finally:
+        subreaper(False)
+    results = {name: SubmissionResult.read_json(reports / "results" / f"{name}.json") for name in done
+               if done[name].returncode == 0}
+    return SimpleNamespace(results=results, procs=done, before=before, submissions=submissions, reports=reports,
+                           token=token, marker=marker, values=values, leftovers=leftovers)
+
+
+def outcome(result: SubmissionResult) -> dict:
+    """What an item's expectations are written against (also printed by `python tests/test_adversarial.py`)."""
+    return {
+        "scores": result.question_scores(),
+        "error": result.error,
+        "notes": result.notes,
+        "cell_errors": [(e["cell"], e["ename"], e["evalue"][:160]) for e in result.cell_errors],
+        "messages": {q.id: q.messages for q in result.questions() if q.messages},
+    }
+
+
+# ------------------------------------------------------------------------------------------------- the tests
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A TCP server on the host's loopback that no kernel may reach."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        sock.setblocking(False)
+        yield sock
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, server) -> SimpleNamespace:
+    if not bwrap_available():
+        pytest.skip("bubblewrap cannot run here; the corpus runs with the sandbox on (CI installs it)")
+    names = [n for n in make_corpus.ITEMS if n not in NEEDS_UID or contained()]
+    return grade(names, tmp_path_factory.mktemp("corpus"), server.getsockname()[1])
+
+
+def test_every_item_has_an_expected_outcome_and_a_file():
+    assert set(EXPECTED) == set(make_corpus.ITEMS)
+    assert len(EXPECTED) >= 25
+    for name in make_corpus.ITEMS:
+        assert (CORPUS / f"{name}.ipynb").read_bytes() == make_corpus.render(name), (
+            f"{name}.ipynb is stale: run python tests/adversarial/make_corpus.py")
+
+
+def test_the_dangerous_items_ran(run):
+    if os.geteuid() == 0:
+        assert contained(), "as root, the kernel must run as an unprivileged uid (setpriv, bubblewrap)"
+    assert NEEDS_UID <= set(run.procs)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_item_gets_its_score_and_message(run, name):
+    if name not in run.procs:
+        pytest.skip("needs the kernel's own uid")
+    proc = run.procs[name]
+    assert proc.returncode == 0, f"the worker failed: {proc.stderr[-1500:]}"
+    result = run.results[name]
+    scores, words = EXPECTED[name]
+    assert result.question_scores() == pytest.approx(scores), outcome(result)
+    for where, text in words:
+        if where == "notes":
+            found = result.notes
+        elif where == "error":
+            found = [result.error or ""]
+        elif where.startswith("cell "):
+            found = [f"{e['ename']}: {e['evalue']}" for e in result.cell_errors if e["cell"] == int(where[5:])]
+            assert found, f"no error recorded for {where}: {outcome(result)}"
+        else:
+            found = next(q.messages for q in result.questions() if q.id == where)
+        assert any(text in f for f in found), (where, text, found)
+
+
+def test_every_failed_check_says_why(run):
+    """No check fails silently or with a traceback."""
+    for name, result in run.results.items():
+        for check in result.checks:
+            if not check.passed:
+                assert check.message.strip(), (name, check.name)
+                assert "Traceback (most recent call last)" not in check.message, (name, check.message)
+
+
+def test_the_other_submission_is_graded_and_untouched(run):
+    assert run.results["zz_sibling"].question_scores() == pytest.approx(FULL)
+    assert tree_digest(run.submissions) == run.before["submissions"]
+
+
+def test_the_report_folder_holds_only_the_results(run):
+    assert (run.reports / "sentinel.txt").read_text() == "the TA's own notes"
+    files = {str(p.relative_to(run.reports)) for p in run.reports.rglob("*") if p.is_file()}
+    assert files == {"sentinel.txt", *(f"results/{n}.json" for n in run.procs)}
+
+
+def test_nothing_was_written_outside_the_scratch_folders(run):
+    targets = [ROOT / f"pwned-{run.token}", run.submissions / f"pwned-{run.token}", run.reports / f"pwned-{run.token}",
+               Path(f"/tmp/gk-pwned-{run.token}"), Path(f"/var/tmp/gk-pwned-{run.token}"), run.marker]
+    assert [p for p in targets if p.exists()] == []
+    assert not list(Path("/").glob(f"pwned-{run.token}"))
+
+
+def test_no_kernel_reached_the_hosts_network(run, server):
+    with pytest.raises(BlockingIOError):
+        server.accept()
+
+
+def test_no_process_of_the_corpus_outlives_it(run):
+    """Kernels, fork-bomb copies and spinning threads die with their sandbox; nothing is orphaned."""
+    assert run.leftovers == []
+
+
+def subreaper(on: bool) -> None:
+    """PR_SET_CHILD_SUBREAPER (Linux): orphaned descendants are re-parented to this process, not to init."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0)
+
+
+if __name__ == "__main__":  # observe items: python tests/test_adversarial.py [name ...]
+    import json
+
+    names = sys.argv[1:] or list(make_corpus.ITEMS)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        start = time.monotonic()
+        run = grade(names, Path(tempfile.mkdtemp()), server.getsockname()[1])
+        print(f"graded {len(names) + 1} in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    for name in names:
+        if name in run.results:
+            print(name, json.dumps(outcome(run.results[name]), indent=1))
+        else:
+            print(name, "WORKER FAILED", run.procs[name].stderr[-2000:])
