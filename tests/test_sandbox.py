@@ -376,6 +376,19 @@ def test_cell_printing_5_mb_is_truncated_with_a_note(session):
     assert report.errors == []
 
 
+def test_a_message_over_the_limit_is_refused_by_zeromq_and_the_kernel_stays_usable(session):
+    """200 MiB printed at once: zeromq drops the message before allocating it (the host never holds it)."""
+    outputs, err = session.execute("print('z' * (200 << 20))", timeout=60)
+    assert err is not None and err["ename"] == "OversizeMessage" and outputs == []
+    assert run(session, "print('after')")[0].strip() == "after"
+
+
+def test_processes_a_cell_leaves_behind_are_killed(session):
+    run(session, "import subprocess; sleeper = subprocess.Popen(['sleep', '600'])")
+    assert session.kill_strays() == 1
+    assert run(session, "print(sleeper.wait())")[0].strip() == "-9"
+
+
 def test_output_kept_from_a_5_mb_print_stays_under_the_cap(session):
     outputs, err = session.execute("print('y' * (5 * 1024 * 1024))")
     assert err is None
