@@ -126,6 +126,14 @@ class Submission:
 
     # -- public API for graders -----------------------------------------------------------------------------
 
+    def cell_error_for(self, name: str) -> str:
+        """Why `name` is not what the notebook meant it to be, when the cell that defines it raised (e.g.
+        "cell 27, which defines it, raised RuntimeError: ..."); "" otherwise."""
+        if self._explain_missing is None:
+            return ""
+        unwritten, why = self._explain_missing(name)
+        return why if not unwritten and ", which defines it, raised " in why else ""
+
     def call(self, name: str, *args: Any, seed: int | None = None, timeout: float | None = None,
              no_grad: bool = False, **kwargs: Any) -> Any:
         """Call the student's function `name`. Raises a SubmissionError subclass written for the student."""

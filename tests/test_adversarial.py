@@ -116,7 +116,9 @@ EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
                                   ("embedding", "in your cell 13")]),
     "broken_nan_outputs": ({**FULL, "rnn_classifier": 3.5, "accuracy_threshold": 0},
                            [("rnn_classifier", "got values from nan to nan")]),
-    "broken_calls_cuda": ({**FULL, "param_count": 1}, [("cell 27", "the grading machine has no GPU")]),
+    "broken_calls_cuda": ({**FULL, "param_count": 1}, [("cell 27", "the grading machine has no GPU"),
+                                                       ("param_count", "`model` is still None: cell 27, which "
+                                                                       "defines it, raised")]),
 }
 
 # Per-item worker options beyond the corpus-wide ones.

@@ -30,6 +30,9 @@ def test_notebook_model_within_budget(submission, assignment):
     budget = int(assignment.settings["parameter_budget"])
     model = submission.get("model")
     if model is None:
+        why = submission.cell_error_for("model")
+        if why:
+            pytest.fail(f"`model` is still None: {why}")
         raise NotImplementedByStudent(f"`model`{NOT_IMPLEMENTED} (it is still None: create it in the Q8 cell)")
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
