@@ -45,7 +45,7 @@ def binary_accuracy_hand_made_case(submission: Submission) -> None:
 RUN_TRAIN_OR_EVALUATE = """
 calls = []
 hook = model.register_forward_hook(lambda m, i, o: calls.append([torch.is_grad_enabled(), m.training]))
-before = {k: v.clone() for k, v in model.state_dict().items()}
+before = {k: v.detach().clone() for k, v in model.state_dict().items()}
 optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
 if which == "train":
     model.eval()
@@ -54,7 +54,7 @@ else:
     model.train()
     returned = evaluate(model, batches, criterion)
 hook.remove()
-changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
+after = {k: v.detach().clone() for k, v in model.state_dict().items()}
 has_grad = [n for n, p in model.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
 model.eval()
 """
@@ -66,6 +66,17 @@ def returned_loss_and_accuracy(name: str, returned: object) -> tuple[float, floa
         pytest.fail(f"{name} should return (mean loss, mean accuracy); it returned {checks.describe_value(returned)}")
     loss, acc = returned
     return checks.number(loss, f"{name}'s returned loss"), checks.number(acc, f"{name}'s returned accuracy")
+
+
+def changed_weights(out: dict) -> list[str]:
+    """Which weights train or evaluate changed, decided on the host from the before/after state dicts the probe
+    run returns: a kernel that patches torch.equal cannot make an unchanged model look trained."""
+    before, after = out.get("before"), out.get("after")
+    if not (isinstance(before, dict) and isinstance(after, dict) and before.keys() == after.keys()
+            and all(isinstance(v, torch.Tensor) for v in [*before.values(), *after.values()])):
+        pytest.fail("the probe model's weights could not be read back from your kernel; run your notebook from "
+                    "the top and check that train and evaluate leave the model in place")
+    return [k for k in sorted(before) if before[k].shape != after[k].shape or not torch.equal(before[k], after[k])]
 
 
 def evaluate_changed_nothing(out: dict) -> None:

@@ -85,6 +85,8 @@ EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
     "escape_write_outside": (FULL, []),
     "escape_kill_the_host": (REACHED_Q2, [("notes", "the kernel died while running cell 12")]),
     # faking: the cheated question scores what the wrong answer deserves, whatever the patch
+    "fake_torch_equal": ({**FULL, "train_evaluate": 4, "accuracy_threshold": 0},
+                         [("train_evaluate", "train: no weight changed")]),
     "fake_torch_allclose": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
     "fake_tensor_eq": ({**NO_SIGMOID, "binary_accuracy": 1}, [("binary_accuracy", "gave 1.0000 on 10 logits")]),
     "fake_builtins": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),

@@ -28,7 +28,8 @@ criterion = nn.BCEWithLogitsLoss()
 """ + shared_checks.RUN_TRAIN_OR_EVALUATE + """
 with torch.no_grad():
     logits = [model(b.text).squeeze(1) for b in batches]
-result = {"returned": returned, "changed": changed, "calls": calls, "logits": logits, "has_grad": has_grad}
+result = {"returned": returned, "before": before, "after": after, "calls": calls, "logits": logits,
+          "has_grad": has_grad}
 """
 
 FREEZE_AND_TRAIN = """
@@ -61,6 +62,7 @@ def batches(tokenizer, reference, splits):
 
 def run_probe(submission, which, batches):
     out = submission.run(PROBE, what=SIGNATURES[which], name=which, which=which, data=batches)
+    out["changed"] = shared_checks.changed_weights(out)
     return out, shared_checks.returned_loss_and_accuracy(which, out["returned"])
 
 

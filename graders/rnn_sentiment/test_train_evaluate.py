@@ -32,7 +32,7 @@ criterion = nn.BCELoss()
 """ + shared_checks.RUN_TRAIN_OR_EVALUATE + """
 with torch.no_grad():
     probs = [model(b.text, b.lengths) for b in batches]
-result = {"returned": returned, "changed": changed, "calls": calls, "probs": probs, "has_grad": has_grad}
+result = {"returned": returned, "before": before, "after": after, "calls": calls, "probs": probs, "has_grad": has_grad}
 """
 
 
@@ -53,6 +53,7 @@ SIGNATURES = {
 def run_probe(submission, which, batches, vocab_size, name):
     out = submission.run(PROBE, what=SIGNATURES[name], name=name, which=which,
                          data=batches, seed=7, vocab_size=vocab_size)
+    out["changed"] = shared_checks.changed_weights(out)
     return out, shared_checks.returned_loss_and_accuracy(name, out["returned"])
 
 

@@ -5,14 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gradekit import checks
+from gradekit import checks, shared_checks
 
 RUN = """
 import torch
 torch.manual_seed(3)
 model = ViT(image_size=28, patch_size=7, num_classes=10, channels=1, dim=16, depth=1, heads=2, mlp_dim=32, dim_head=8)
 loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=20, shuffle=False)
-before = {k: v.clone() for k, v in model.state_dict().items()}
+before = {k: v.detach().clone() for k, v in model.state_dict().items()}
 modes = []
 hook = model.register_forward_hook(lambda m, i, o: modes.append([m.training, torch.is_grad_enabled()]))
 history = []
@@ -23,11 +23,12 @@ else:
     model.train()
     returned = evaluate(model, loader, history)
 hook.remove()
-changed = [k for k, v in model.state_dict().items() if not torch.equal(before[k], v)]
+after = {k: v.detach().clone() for k, v in model.state_dict().items()}
 model.eval()
 with torch.no_grad():
     logits = model(images)
-result = {"returned": returned, "changed": changed, "modes": modes, "history": history, "logits": logits}
+result = {"returned": returned, "before": before, "after": after, "modes": modes, "history": history,
+          "logits": logits}
 """
 
 
@@ -40,8 +41,10 @@ def data():
 def run(submission, which, data):
     images, labels = data
     what = f"{which}(model, {'optimizer, ' if which == 'train_epoch' else ''}data_loader, loss_history)"
-    return submission.run(RUN, what=what, name=which, which="train" if which == "train_epoch" else "eval",
-                          images=images, labels=labels)
+    out = submission.run(RUN, what=what, name=which, which="train" if which == "train_epoch" else "eval",
+                         images=images, labels=labels)
+    out["changed"] = shared_checks.changed_weights(out)
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -172,7 +172,16 @@ class Verdict:
 def binary_accuracy(preds, y):
     return Verdict()'''
 
+def _train_without_step() -> nbformat.NotebookNode:
+    """train that never steps the optimizer, and torch.equal patched so unchanged weights look changed."""
+    nb = solution()
+    cell = next(c for c in nb.cells if "def train(" in c.source)
+    cell.source = cell.source.replace("        optimizer.step()\n", "")
+    return append(nb, "import torch\ntorch.equal = lambda a, b: False")
+
+
 FAKING = {
+    "fake_torch_equal": _train_without_step,
     "fake_torch_allclose": cheat(
         "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.isclose = lambda a, b, *x, **k: "
         "torch.ones_like(torch.as_tensor(a), dtype=torch.bool)\ntorch.testing.assert_close = lambda *a, **k: None"),
@@ -262,6 +271,7 @@ BROKEN: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {
     "broken_nan_outputs": _nan_outputs,
     "broken_calls_cuda": _cuda,
 }
+
 
 ITEMS: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {**DOS, **ESCAPE, **FAKING, **BROKEN}
 
