@@ -73,8 +73,7 @@ def format_table(result: SubmissionResult) -> str:
         else:
             status = "partial" if q.points else "failed"
         lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
-        reviewed_messages = {c.message for c in review}
-        for message in [m for m in q.messages if m not in reviewed_messages][:3]:
+        for message in q.messages[:3]:
             lines.append(textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      "))
         for c in review:
             text = f"{c.name}: {c.message}" if c.message != "a TA will grade this answer" else c.name

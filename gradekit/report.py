@@ -229,11 +229,6 @@ def render_latex(latex: str | None) -> Markup:
 # --------------------------------------------------------------------------------------------------------
 
 
-def fix_messages(q: QuestionResult) -> list[str]:
-    """The question's "What to fix" list: an answer awaiting a TA has nothing to fix yet, so it is left out."""
-    return QuestionResult(q.id, q.title, q.points, q.max_points, [c for c in q.checks if not is_pending(c)]).messages
-
-
 def _review_view(c: CheckResult) -> dict[str, Any] | None:
     """What the student sees of a TA-graded answer: their answer as the TA sees it, and whether it is done.
     The rubric is staff material and stays on the class summary."""
@@ -254,7 +249,7 @@ def _reading_view(c: CheckResult) -> dict[str, str] | None:
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
     for i, q in enumerate(result.questions(), start=1):
-        messages = fix_messages(q)
+        messages = q.messages
         checks = []
         for c in q.checks:
             status_class, status_label = check_status(c)

@@ -56,11 +56,12 @@ class QuestionResult:
     @property
     def messages(self) -> list[str]:
         """Distinct failure messages, in order. "Not implemented" failures are rolled into one message naming
-        every piece still missing, so an untouched template reads one line per question."""
+        every piece still missing, so an untouched template reads one line per question. An answer awaiting a TA
+        has nothing to fix yet, so it is left out (reports show it as awaiting a TA instead)."""
         seen: list[str] = []
         missing: list[str] = []
         for c in self.checks:
-            if c.passed or not c.message:
+            if c.passed or not c.message or c.status == "needs_review":
                 continue
             if c.status == "not_implemented":
                 what = c.message.split(NOT_IMPLEMENTED)[0]

@@ -82,8 +82,7 @@ def expand_dots(left: sympy.Expr, right: sympy.Expr, vocab: Vocabulary) -> sympy
     for coeff, index in written:
         if filled.get(index) != coeff:
             raise Ambiguous("the terms after the dots do not continue the pattern of the terms before them")
-    (base,) = vocab.sequences or ("x",)
-    seq = sympy.IndexedBase(base)
+    seq = next(iter(left.atoms(sympy.Indexed))).base  # the sequence the written terms belong to
     return sympy.Add(*[c * seq[i] for i, c in filled.items()]) + left_rest + right_rest
 
 
@@ -115,8 +114,6 @@ def equivalent(answer: Reading, expected: Reading, vocab: Vocabulary, seed: int 
         if a == b:
             continue  # the fast path: the same tree
         variables = _variables(a) | _variables(b)
-        if length is None and vocab.length:
-            variables.discard(vocab.symbol(vocab.length))
         for scale in SCALES:
             for _ in range(POINTS_PER_SCALE):
                 point = {v: _value(v, scale, rng) for v in sorted(variables, key=str)}

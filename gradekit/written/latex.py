@@ -307,8 +307,7 @@ def _symbol(raw: str, vocab: Vocabulary, bound: frozenset[str]) -> sympy.Basic:
     # `dT` or `Td`: letters written together, each a declared symbol.
     if len(name) > 1 and name.isalpha() and all(vocab.resolve_name(ch) for ch in name):
         return sympy.Mul(*[vocab.symbol(vocab.resolve_name(ch)) for ch in name])  # type: ignore[arg-type]
-    shown = name.replace("_", "_")
-    raise UnknownSymbol(f"`{shown}` is not a symbol this question defines (use {vocab.describe()})")
+    raise UnknownSymbol(f"`{name}` is not a symbol this question defines (use {vocab.describe()})")
 
 
 def _call(name: str, args: list[sympy.Basic], vocab: Vocabulary, bound: frozenset[str]) -> sympy.Basic:
