@@ -131,12 +131,19 @@ def index_corpus(documents: list[Document], template: np.ndarray, common_limit: 
     """Drop template k-grams, find common ones, index the winnowed fingerprints and collect candidate pairs."""
     template = np.unique(template)
     for doc in documents:
+        countable = []
         for u in doc.units:
-            # The student's own tokens: inside some k-gram, and inside none of the template's.
-            in_template = _cover(np.isin(u.hashes, template), doc.params.k, len(u.tokens))
-            u.own = _cover(np.ones(len(u.hashes), dtype=bool), doc.params.k, len(u.tokens)) & ~in_template
+            # The student's own tokens: inside some k-gram, and inside none of the template's. A k-gram counts
+            # only when all its tokens are the student's: one reaching into the template's code would match
+            # everyone who filled the same stub.
+            k, n = doc.params.k, len(u.tokens)
+            in_template = _cover(np.isin(u.hashes, template), k, n)
+            u.own = _cover(np.ones(len(u.hashes), dtype=bool), k, n) & ~in_template
+            inside = np.convolve(u.own.astype(np.int64), np.ones(k, dtype=np.int64), "valid") == k if n >= k else \
+                np.zeros(0, dtype=bool)
+            countable.append(u.hashes[inside])
         doc.own_cells = {u.cell: int(u.own.sum()) for u in doc.units if u.own.any()}
-        doc.countable = np.setdiff1d(doc.all_hashes(), template, assume_unique=True)
+        doc.countable = np.unique(np.concatenate(countable or [np.zeros(0, np.int64)]))
     pooled = np.concatenate([d.countable for d in documents] or [np.zeros(0, np.int64)])
     values, counts = np.unique(pooled, return_counts=True)
     common = values[counts > common_limit]
@@ -226,7 +233,7 @@ def _passages(doc: Document, shared: np.ndarray, k: int) -> list[tuple[tuple[int
     for u in doc.units:
         if not len(u.hashes):
             continue
-        mask = covered(u.hashes, shared, k, len(u.tokens)) & u.own
+        mask = covered(u.hashes, shared, k, len(u.tokens))
         in_shared = np.isin(u.hashes, shared)
         for start, end in _runs(mask):
             lo, hi = max(0, start - k + 1), min(len(u.hashes), end)  # the k-grams overlapping this run

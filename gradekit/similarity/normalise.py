@@ -1,7 +1,8 @@
 """Turn a cell into the tokens that are compared: the disguises a copier uses are normalised away.
 
 Code: Python's own tokenizer (a cell with a SyntaxError still tokenizes; one that does not is split by a regular
-expression), comments, blank lines and docstrings dropped, every string literal made one token `S`, and every
+expression), comments, blank lines and docstrings dropped, a short string literal kept by its value (a regex, a
+dict key, an einops pattern) and any other made one token `S` (messages are what a copier rewrites), and every
 name the notebook binds (variables, functions, classes, parameters, attributes it assigns, import aliases) made
 `V`. Names the notebook does not bind (builtins, library attributes such as `.sigmoid` or `.chunk`, keyword
 arguments of library calls such as `dim=`) are kept: a student cannot rename them, and they are what tells two
@@ -133,11 +134,13 @@ def code_tokens(source: str, bound: Bindings) -> list[Token]:
             if statement_start and (following is None or following.type == tokenize.NEWLINE):
                 skip_newline = True
                 continue  # a docstring or a bare string: a comment in all but name
-            text = "S"
+            text = _string(tok.string)
         elif kind == tokenize.NAME:
             after_dot = bool(out) and out[-1].text == "."
             keyword_arg = depth > 0 and following is not None and following.string == "="
             text = _name(tok.string, bound, after_dot=after_dot, keyword_arg=keyword_arg)
+        elif kind == tokenize.NUMBER:
+            text = _number(tok.string)
         elif kind == tokenize.NEWLINE:
             text, end = ";", start
         elif kind == tokenize.INDENT:
@@ -150,6 +153,28 @@ def code_tokens(source: str, bound: Bindings) -> list[Token]:
             depth = max(depth, 0)
         out.append(Token(text, start, end))
     return out
+
+
+SHORT_STRING = 24  # characters: a regex, a dict key or an einops pattern is kept; a message becomes S
+
+
+def _string(text: str) -> str:
+    """A short plain literal by its value (r"<a>" and '<a>' are one token), anything longer or formatted as S."""
+    if len(text) > SHORT_STRING + 3 or text[:1].lower() in "fb" or text[:2].lower() in ("rf", "fr", "rb", "br"):
+        return "S"
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return "S"
+    return repr(value) if isinstance(value, str) and len(value) <= SHORT_STRING and "\n" not in value else "S"
+
+
+def _number(text: str) -> str:
+    """One spelling per value: 1e-6, 1e-06 and 0.000001 are the same token."""
+    try:
+        return repr(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _name(name: str, bound: Bindings, *, after_dot: bool = False, keyword_arg: bool = False) -> str:
@@ -173,7 +198,7 @@ def _rough_tokens(source: str, bound: Bindings) -> list[Token]:
         if kind == "name":
             text = _name(m.group(), bound, after_dot=bool(out) and out[-1].text == ".")
         else:
-            text = "S" if kind == "string" else m.group()
+            text = _string(m.group()) if kind == "string" else m.group()
         out.append(Token(text, m.start(), m.end()))
     return out
 

@@ -81,9 +81,10 @@ def pair_summary(rank: int, pair: Pair) -> dict[str, Any]:
     }
 
 
-def _segments(cell: Cell, spans: list[Span], own: list[tuple[int, int]], side: str) -> list[list[Segment]]:
+def _segments(cell: Cell, spans: list[Span], own: list[tuple[int, int]], side: str,
+              linked: set[int]) -> list[list[Segment]]:
     """The cell's source as lines of segments, shared passages and the student's own text marked; every
-    character is kept exactly once."""
+    character is kept exactly once. Passages numbered on both sides (`linked`) link to each other."""
     source = cell.source
     marks = sorted((s for s in spans if s.cell == cell.index), key=lambda s: s.start)
     cuts = {0, len(source)} | {i + 1 for i, ch in enumerate(source) if ch == "\n"}
@@ -96,13 +97,13 @@ def _segments(cell: Cell, spans: list[Span], own: list[tuple[int, int]], side: s
     lines: list[list[Segment]] = [[]]
     for lo, hi in zip(points, points[1:], strict=False):
         text = source[lo:hi]
-        passage = next((s.passage or -1 for s in marks if s.start <= lo and hi <= s.end), 0)
+        passage = next((s.passage if s.passage in linked else -1 for s in marks if s.start <= lo and hi <= s.end), 0)
         mine = any(a <= lo and hi <= b for a, b in own) or not text.strip()
-        anchor = ""
-        if passage > 0 and passage not in seen:
-            seen.add(passage)
-            anchor = f"{side}-p{passage}"
         if text.rstrip("\n"):
+            anchor = ""
+            if passage > 0 and passage not in seen:
+                seen.add(passage)
+                anchor = f"{side}-p{passage}"
             lines[-1].append(Segment(text.rstrip("\n"), passage, mine, anchor))
         if text.endswith("\n"):
             lines.append([])
@@ -111,7 +112,8 @@ def _segments(cell: Cell, spans: list[Span], own: list[tuple[int, int]], side: s
     return lines
 
 
-def _column(sub: Submission, doc: Document, spans: tuple[Span, ...], side: str) -> dict[str, list[dict[str, Any]]]:
+def _column(sub: Submission, doc: Document, spans: tuple[Span, ...], side: str,
+            linked: set[int]) -> dict[str, list[dict[str, Any]]]:
     """The cells a TA needs to see (those with anything the student wrote), grouped by section."""
     cells = {c.index: c for c in sub.cells}
     out: dict[str, list[dict[str, Any]]] = {}
@@ -123,15 +125,16 @@ def _column(sub: Submission, doc: Document, spans: tuple[Span, ...], side: str) 
             "index": cell.index, "kind": cell.kind, "added": cell.template_cell is None,
             "parse_error": cell.parse_error, "own": int(unit.own.sum()),
             "shared": sum(s.tokens for s in spans if s.cell == cell.index),
-            "lines": _segments(cell, list(spans), unit.own_spans(), side),
+            "lines": _segments(cell, list(spans), unit.own_spans(), side, linked),
         })
     return out
 
 
 def _rows(pair: Pair, doc_a: Document, doc_b: Document, ov: Overlap, prefix: str) -> list[dict[str, Any]]:
     """Sections in the template's order, each with both students' cells; anchors are PREFIXa-pN / PREFIXb-pN."""
-    left = _column(pair.a, doc_a, ov.spans_a, prefix + "a")
-    right = _column(pair.b, doc_b, ov.spans_b, prefix + "b")
+    linked = {s.passage for s in ov.spans_a} & {s.passage for s in ov.spans_b}
+    left = _column(pair.a, doc_a, ov.spans_a, prefix + "a", linked)
+    right = _column(pair.b, doc_b, ov.spans_b, prefix + "b", linked)
     order: dict[str, float] = {}
     for sub in (pair.a, pair.b):
         for c in sub.cells:
