@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from pathlib import Path
@@ -12,8 +13,10 @@ import similarity_corpus as corpus
 
 from gradekit.cli import main
 from gradekit.config import load_assignment
+from gradekit.report import render_class_summary
 from gradekit.similarity import Settings, compare, write_report
 from gradekit.similarity.normalise import Bindings, bindings, code_tokens, word_tokens
+from gradekit.similarity.report import batch_section
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +283,20 @@ def test_the_command_line_refuses_a_bad_threshold(folder, tmp_path, capsys):
 def test_settings_can_be_tightened(folder, assignment):
     strict = compare(sorted(folder.glob("*.ipynb")), assignment, Settings(threshold=0.99))
     assert strict.listed == []
+
+
+def test_the_batch_class_summary_has_a_similarity_block(folder, assignment, tmp_path):
+    section = batch_section(sorted(folder.glob("*.ipynb")), assignment, tmp_path / "similarity")
+    page = render_class_summary([], title="t", question_ids=[], question_titles={}, similarity=section)
+    assert 'id="similarity"' in page and 'href="similarity/index.html"' in page
+    for href in re.findall(r'href="(similarity/pairs/[^"]+)"', page):
+        assert (tmp_path / html.unescape(href)).exists()
+    assert len(re.findall(r'href="similarity/pairs/', page)) == 5
+
+
+def test_the_batch_block_reports_a_missing_template_instead_of_failing(folder, assignment, tmp_path):
+    elsewhere = dataclasses.replace(assignment, root=tmp_path)
+    section = batch_section(sorted(folder.glob("*.ipynb")), elsewhere, tmp_path / "similarity")
+    assert "grade release --assignment rnn_sentiment" in section["error"]
+    page = render_class_summary([], title="t", question_ids=[], question_titles={}, similarity=section)
+    assert "the similarity report could not be made" in page

@@ -24,6 +24,7 @@ from gradekit.similarity.fingerprint import (
     build_document,
     index_corpus,
     kgram_hashes,
+    measure,
     overlap,
 )
 from gradekit.similarity.normalise import Bindings, bindings, code_tokens, word_tokens
@@ -56,7 +57,7 @@ class Pair:
     b: Submission
     code: Overlap
     text: Overlap
-    sections: tuple[SectionShare, ...]
+    sections: tuple[SectionShare, ...]  # passages and sections are worked out for listed pairs only
 
     @property
     def listed_score(self) -> float:
@@ -137,12 +138,15 @@ def compare(paths: list[Path], assignment: Assignment, settings: Settings | None
     clock = time.perf_counter()
     pairs = []
     for i, j in candidates:
-        code = overlap(docs[i][0], docs[j][0])
-        text = overlap(docs[i][1], docs[j][1])
+        code = measure(docs[i][0], docs[j][0])
+        text = measure(docs[i][1], docs[j][1])
         if code.shared_a + code.shared_b + text.shared_a + text.shared_b == 0:
             continue
-        pairs.append(Pair(readable[i], readable[j], code, text, _sections(readable[i], readable[j], docs[i][0],
-                                                                          docs[j][0], code)))
+        sections: tuple[SectionShare, ...] = ()
+        if max(code.similarity, text.similarity) >= settings.threshold:  # listed: passages for the pages
+            code, text = overlap(docs[i][0], docs[j][0]), overlap(docs[i][1], docs[j][1])
+            sections = _sections(readable[i], readable[j], docs[i][0], docs[j][0], code)
+        pairs.append(Pair(readable[i], readable[j], code, text, sections))
     pairs.sort(key=lambda p: (-p.code.similarity, -p.text.similarity, p.a.name, p.b.name))
     seconds["compare"] = time.perf_counter() - clock
     own = {s.name: d for s, d in zip(readable, docs, strict=True)}

@@ -162,14 +162,13 @@ class _Matcher:
         return None
 
 
-def load_submission(path: Path, template: Template, template_ids: list[str | None]) -> Submission:
+def load_submission(path: Path, matcher: _Matcher) -> Submission:
     """One notebook as cells with sections; a notebook that cannot be read gives its reason, never raises."""
     name = Path(path).stem
     try:
         nb = load_notebook(path)
     except NotebookLoadError as exc:
         return Submission(name, Path(path), (), error=str(exc))
-    matcher = _Matcher(template, template_ids)
     cells = []
     section, order = "Before the first question", 0.0
     for index, (cell, cell_id) in enumerate(zip(nb.cells, _ids(nb), strict=True), start=1):
@@ -192,4 +191,5 @@ def load_submissions(paths: list[Path], template: Template) -> list[Submission]:
     template_nb = nbformat.read(template.path, as_version=4)
     ids = [i for c, i in zip(template_nb.cells, _ids(template_nb), strict=True)
            if c.get("cell_type") in ("code", "markdown")]
-    return [load_submission(p, template, ids) for p in paths]
+    matcher = _Matcher(template, ids)
+    return [load_submission(p, matcher) for p in paths]

@@ -248,3 +248,19 @@ def _json(result: Result, context: dict[str, Any]) -> dict[str, Any]:
             for p in result.listed
         ],
     }
+
+
+def batch_section(paths: list[Path], assignment: Any, out_dir: Path, top: int = 5) -> dict[str, Any]:
+    """The class summary's "Similar submissions" block: writes the full report under out_dir and returns the few
+    figures index.html shows. Never raises: a batch's reports do not depend on it."""
+    from gradekit.similarity.compare import compare
+
+    try:
+        result = compare(list(paths), assignment)
+        write_report(result, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the gradebook must still be written; the block says what went wrong
+        return {"error": f"the similarity report could not be made: {exc}", "href": "", "pairs": []}
+    context = summary_context(result, href_prefix=f"{out_dir.name}/")
+    return {"error": None, "href": f"{out_dir.name}/index.html", "pairs": context["pairs"][:top],
+            "listed": len(context["pairs"]), "threshold": context["settings"]["threshold"],
+            "compared": context["compared"], "href_prefix": context["href_prefix"]}

@@ -1,0 +1,109 @@
+"""Time `grade similarity` on a generated class of rnn_sentiment notebooks (prints seconds; no timed assert).
+
+Each generated student answers every question with one of three written solutions (the reference and the two
+independent ones in tests/similarity_corpus.py), picked at random per question, and is then disguised (names,
+comments, formatting, cell order), so every notebook is different text; one in twenty is a disguised copy of
+another student. Each student also gets a few statements of their own (`_trace = <number>`), so that two
+students who picked the same written solution differ as real students do. Run:
+
+    .venv/bin/python benchmarks/bench_similarity.py            # 100, 300 and 1000 notebooks
+    .venv/bin/python benchmarks/bench_similarity.py 300
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import similarity_corpus as corpus  # noqa: E402
+
+from gradekit.config import load_assignment  # noqa: E402
+from gradekit.similarity import compare, write_report  # noqa: E402
+
+
+def variants() -> list[nbformat.NotebookNode]:
+    return [corpus.example("solution"), corpus.fill_template(corpus.INDEPENDENT_GATES),
+            corpus.fill_template(corpus.INDEPENDENT_SLICES)]
+
+
+def personalise(nb: nbformat.NotebookNode, rng: random.Random) -> nbformat.NotebookNode:
+    """Make a student's code their own: a statement with a number of their own after some of their lines, so
+    two students who picked the same written solution still differ the way two real students do."""
+    template_lines = {line.strip() for c in corpus.template().cells for line in c.source.splitlines()}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not corpus._cell_key(cell.source):
+            continue
+        out, depth = [], 0
+        for line in cell.source.splitlines():
+            out.append(line)
+            depth += sum(line.count(ch) for ch in "([{") - sum(line.count(ch) for ch in ")]}")
+            stripped = line.strip()
+            if depth == 0 and stripped and stripped not in template_lines and not stripped.endswith((":", "\\")) \
+                    and rng.random() < 0.5:
+                out.append(line[: len(line) - len(line.lstrip())] + f"_trace = {rng.randrange(10**6)}")
+        source = "\n".join(out)
+        try:
+            ast.parse(source)
+        except SyntaxError:
+            continue
+        cell.source = source
+    return nb
+
+
+def generate(n: int, out: Path, seed: int = 0, copy_every: int = 20) -> list[tuple[str, str]]:
+    """Write n notebooks into out; returns the planted (copy, source) pairs."""
+    rng = random.Random(seed)
+    sources = variants()
+    answer_cells = [i for i, c in enumerate(sources[0].cells) if c.cell_type == "code" and corpus._cell_key(c.source)]
+    written: list[nbformat.NotebookNode] = []
+    planted = []
+    for k in range(n):
+        name = f"student{k:04d}"
+        if k and k % copy_every == 0:
+            original = rng.randrange(len(written))
+            nb = corpus.disguise(written[original], seed=rng.randrange(1 << 30))
+            planted.append((name, f"student{original:04d}"))
+        else:
+            nb = nbformat.from_dict(sources[0])
+            for i in answer_cells:
+                nb.cells[i] = nbformat.from_dict(rng.choice(sources).cells[i])
+            nb = corpus.disguise(personalise(nb, rng), seed=rng.randrange(1 << 30), reorder=rng.random() < 0.3)
+        written.append(nb)
+        corpus.write(nb, out / f"{name}.ipynb")
+    return planted
+
+
+def run(n: int) -> None:
+    assignment = load_assignment("rnn_sentiment", ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "class"
+        planted = generate(n, folder)
+        clock = time.perf_counter()
+        result = compare(sorted(folder.glob("*.ipynb")), assignment)
+        compared = time.perf_counter() - clock
+        clock = time.perf_counter()
+        write_report(result, Path(tmp) / "report")
+        written = time.perf_counter() - clock
+    found = {frozenset((p.a.name, p.b.name)) for p in result.listed}
+    hits = sum(frozenset(p) in found for p in planted)
+    top = {frozenset((p.a.name, p.b.name)) for p in result.pairs[: len(planted)]}
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items())
+    print(f"{n:>5} notebooks: {compared:6.2f} s to compare ({stages}), {written:5.2f} s to write the report "
+          f"({min(len(result.listed), result.settings.max_pairs)} pair pages); "
+          f"{result.candidates} candidate pairs of {n * (n - 1) // 2}; common limit {result.common_limit}; "
+          f"planted copies listed {hits}/{len(planted)}, in the top {len(planted)}: "
+          f"{sum(frozenset(p) in top for p in planted)}")
+
+
+if __name__ == "__main__":
+    for size in [int(a) for a in sys.argv[1:]] or [100, 300, 1000]:
+        run(size)
