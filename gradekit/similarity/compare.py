@@ -97,10 +97,12 @@ def _student_text(cell: Cell, template_text: set[str]) -> bool:
     return cell.kind == "markdown" and cell.source.strip() not in template_text
 
 
-def documents(sub: Submission, reference: Bindings, template_text: set[str],
+def documents(sub: Submission, reference: Bindings, template_text: set[str], template_code: set[str],
               settings: Settings) -> tuple[Document, Document]:
+    """The submission's code and written answers as documents. A cell left exactly as the template has it
+    holds nothing of the student's and is not even tokenized."""
     bound = Bindings(set(reference.names), set(reference.attrs))
-    code_cells = [c for c in sub.cells if c.kind == "code"]
+    code_cells = [c for c in sub.cells if c.kind == "code" and c.source.strip() not in template_code]
     for c in code_cells:
         bound.update(bindings(c.source))
     code = build_document(sub.name, [(c.index, code_tokens(c.source, bound)) for c in code_cells], settings.code)
@@ -125,7 +127,8 @@ def compare(paths: list[Path], assignment: Assignment, settings: Settings | None
     template_words = np.concatenate([np.zeros(0, np.int64)] + [
         kgram_hashes(word_tokens(c.source), settings.text.k) for c in template.cells if c.kind == "markdown"])
     readable = [s for s in submissions if not s.error]
-    docs = [documents(s, reference, template_text, settings) for s in readable]
+    template_sources = {c.source.strip() for c in template.cells if c.kind == "code"}
+    docs = [documents(s, reference, template_text, template_sources, settings) for s in readable]
     seconds["fingerprint"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -182,8 +182,9 @@ def load_submission(path: Path, matcher: _Matcher) -> Submission:
             section, order = hit.section, hit.order
         else:
             order += 0.001  # an added cell stays with the cell above it
+        unchanged = hit is not None and hit.source == source  # the template's cell: it parses
         cells.append(Cell(index, kind, source, section, order, hit.index if hit else None, tags,
-                          _parse_error(source) if kind == "code" else None))
+                          _parse_error(source) if kind == "code" and not unchanged else None))
     return Submission(name, Path(path), tuple(cells))
 
 
