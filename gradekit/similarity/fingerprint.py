@@ -41,11 +41,13 @@ CODE = Params(k=12, window=8)
 TEXT = Params(k=8, window=4)
 
 
-def _token_id(text: str, cache: dict[str, int] = {}) -> int:  # noqa: B006 - a process-wide memo on purpose
-    value = cache.get(text)
+_TOKEN_IDS: dict[str, int] = {}  # token text -> stable 64-bit id (blake2b, not hash(): the same in every run)
+
+
+def _token_id(text: str) -> int:
+    value = _TOKEN_IDS.get(text)
     if value is None:
-        value = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-        cache[text] = value
+        value = _TOKEN_IDS[text] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
     return value
 
 
