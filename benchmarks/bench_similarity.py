@@ -13,7 +13,6 @@ students who picked the same written solution differ as real students do. Run:
 
 from __future__ import annotations
 
-import ast
 import random
 import sys
 import tempfile
@@ -36,30 +35,6 @@ def variants() -> list[nbformat.NotebookNode]:
             corpus.fill_template(corpus.INDEPENDENT_SLICES)]
 
 
-def personalise(nb: nbformat.NotebookNode, rng: random.Random) -> nbformat.NotebookNode:
-    """Make a student's code their own: a statement with a number of their own after some of their lines, so
-    two students who picked the same written solution still differ the way two real students do."""
-    template_lines = {line.strip() for c in corpus.template().cells for line in c.source.splitlines()}
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not corpus._cell_key(cell.source):
-            continue
-        out, depth = [], 0
-        for line in cell.source.splitlines():
-            out.append(line)
-            depth += sum(line.count(ch) for ch in "([{") - sum(line.count(ch) for ch in ")]}")
-            stripped = line.strip()
-            if depth == 0 and stripped and stripped not in template_lines and not stripped.endswith((":", "\\")) \
-                    and rng.random() < 0.5:
-                out.append(line[: len(line) - len(line.lstrip())] + f"_trace = {rng.randrange(10**6)}")
-        source = "\n".join(out)
-        try:
-            ast.parse(source)
-        except SyntaxError:
-            continue
-        cell.source = source
-    return nb
-
-
 def generate(n: int, out: Path, seed: int = 0, copy_every: int = 20) -> list[tuple[str, str]]:
     """Write n notebooks into out; returns the planted (copy, source) pairs."""
     rng = random.Random(seed)
@@ -77,7 +52,7 @@ def generate(n: int, out: Path, seed: int = 0, copy_every: int = 20) -> list[tup
             nb = nbformat.from_dict(sources[0])
             for i in answer_cells:
                 nb.cells[i] = nbformat.from_dict(rng.choice(sources).cells[i])
-            nb = corpus.disguise(personalise(nb, rng), seed=rng.randrange(1 << 30), reorder=rng.random() < 0.3)
+            nb = corpus.disguise(corpus.personalise(nb, rng), seed=rng.randrange(1 << 30), reorder=rng.random() < 0.3)
         written.append(nb)
         corpus.write(nb, out / f"{name}.ipynb")
     return planted

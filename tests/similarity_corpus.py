@@ -7,6 +7,8 @@
 - `disguise(nb)`: what a copier does: extract a helper, inline a variable, rename every local name, parameter
   and attribute with `ast` (which also rewrites whitespace, quotes and drops comments), add new comments,
   and move cells around.
+- `personalise(nb, rng)`: a few statements of the student's own, so that students who wrote the same solution
+  still differ as real students do (the benchmark's class).
 """
 
 from __future__ import annotations
@@ -348,6 +350,30 @@ def disguise(nb: nbformat.NotebookNode, seed: int = 0, *, reorder: bool = True,
     if new_ids:
         for cell in nb.cells:
             cell.id = f"{rng.getrandbits(32):08x}"
+    return nb
+
+
+def personalise(nb: nbformat.NotebookNode, rng: random.Random) -> nbformat.NotebookNode:
+    """Make a student's code their own: a statement with a number of their own after some of their lines, so
+    two students who picked the same written solution still differ the way two real students do."""
+    template_lines = {line.strip() for c in template().cells for line in c.source.splitlines()}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not _cell_key(cell.source):
+            continue
+        out, depth = [], 0
+        for line in cell.source.splitlines():
+            out.append(line)
+            depth += sum(line.count(ch) for ch in "([{") - sum(line.count(ch) for ch in ")]}")
+            stripped = line.strip()
+            if depth == 0 and stripped and stripped not in template_lines and not stripped.endswith((":", "\\")) \
+                    and rng.random() < 0.5:
+                out.append(line[: len(line) - len(line.lstrip())] + f"_trace = {rng.randrange(10**6)}")
+        source = "\n".join(out)
+        try:
+            ast.parse(source)
+        except SyntaxError:
+            continue
+        cell.source = source
     return nb
 
 

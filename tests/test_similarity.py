@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import random
 import re
 from pathlib import Path
 
@@ -282,7 +283,9 @@ def test_the_command_line_refuses_a_bad_threshold(folder, tmp_path, capsys):
 
 def test_settings_can_be_tightened(folder, assignment):
     strict = compare(sorted(folder.glob("*.ipynb")), assignment, Settings(threshold=0.99))
-    assert strict.listed == []
+    # only the two disguises of one source are (all but) the same code once normalised
+    assert [{p.a.name, p.b.name} for p in strict.listed] == [set(COPIES)]
+    assert compare(sorted(folder.glob("*.ipynb")), assignment, Settings(threshold=1.0, common=0)).listed == []
 
 
 def test_the_batch_class_summary_has_a_similarity_block(folder, assignment, tmp_path):
@@ -300,3 +303,18 @@ def test_the_batch_block_reports_a_missing_template_instead_of_failing(folder, a
     assert "grade release --assignment rnn_sentiment" in section["error"]
     page = render_class_summary([], title="t", question_ids=[], question_titles={}, similarity=section)
     assert "the similarity report could not be made" in page
+
+
+def test_common_code_is_left_out_of_both_sides_of_the_share(tmp_path, assignment):
+    """Five students wrote the reference solution, each with a few lines of their own; one copied another. With
+    `common=2` the reference's passages are common code: the copy is still listed, the others are not."""
+    rng = random.Random(4)
+    for name in ("source", "other_1", "other_2", "other_3"):
+        corpus.write(corpus.personalise(corpus.example("solution"), rng), tmp_path / f"{name}.ipynb")
+    corpus.write(corpus.disguise(nbformat.read(tmp_path / "source.ipynb", as_version=4), seed=5),
+                 tmp_path / "copy.ipynb")
+    result = compare(sorted(tmp_path.glob("*.ipynb")), assignment, Settings(common=2))
+    assert result.common_code > 0
+    assert [{p.a.name, p.b.name} for p in result.listed] == [{"source", "copy"}]
+    assert score(result, "source", "copy") >= 0.85
+    assert all(score(result, "source", f"other_{i}") < 0.1 for i in (1, 2, 3))

@@ -38,6 +38,13 @@ class Settings:
     common: int | None = None  # a passage in more notebooks than this is common code; None: max(10, n / 10)
     max_pairs: int = 200  # side-by-side pages written at most (the highest first)
 
+    def lists(self, code: Overlap, text: Overlap) -> bool:
+        """A pair is listed when its code or its written answers reach the threshold, and the shared part is at
+        least one guaranteed run long on both sides (a few shared tokens in a notebook with little code of its
+        own outside common passages are not a pair to look at)."""
+        return any(o.similarity >= self.threshold and min(o.shared_a, o.shared_b) >= p.guarantee
+                   for o, p in ((code, self.code), (text, self.text)))
+
     def common_limit(self, n: int) -> int:
         return self.common if self.common is not None else max(10, math.ceil(n / 10))
 
@@ -59,10 +66,6 @@ class Pair:
     text: Overlap
     sections: tuple[SectionShare, ...]  # passages and sections are worked out for listed pairs only
 
-    @property
-    def listed_score(self) -> float:
-        return max(self.code.similarity, self.text.similarity)
-
 
 @dataclass(frozen=True)
 class Result:
@@ -78,7 +81,7 @@ class Result:
 
     @property
     def listed(self) -> list[Pair]:
-        return [p for p in self.pairs if p.listed_score >= self.settings.threshold]
+        return [p for p in self.pairs if self.settings.lists(p.code, p.text)]
 
     @property
     def unreadable(self) -> list[Submission]:
@@ -146,7 +149,7 @@ def compare(paths: list[Path], assignment: Assignment, settings: Settings | None
         if code.shared_a + code.shared_b + text.shared_a + text.shared_b == 0:
             continue
         sections: tuple[SectionShare, ...] = ()
-        if max(code.similarity, text.similarity) >= settings.threshold:  # listed: passages for the pages
+        if settings.lists(code, text):  # listed: passages for the pages
             code, text = overlap(docs[i][0], docs[j][0]), overlap(docs[i][1], docs[j][1])
             sections = _sections(readable[i], readable[j], docs[i][0], docs[j][0], code)
         pairs.append(Pair(readable[i], readable[j], code, text, sections))

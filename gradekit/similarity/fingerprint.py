@@ -88,6 +88,7 @@ class Document:
     params: Params
     own_cells: dict[int, int] = field(default_factory=dict)  # cell -> tokens the student wrote (not template)
     countable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted, unique
+    comparable: int = 0  # own tokens covered by a countable k-gram: own code outside common passages
     _flat: tuple[np.ndarray, np.ndarray, int] | None = field(default=None, repr=False)
 
     @property
@@ -166,6 +167,7 @@ def index_corpus(documents: list[Document], template: np.ndarray, common_limit: 
     postings: dict[int, list[int]] = defaultdict(list)
     for i, doc in enumerate(documents):
         doc.countable = np.setdiff1d(doc.countable, common, assume_unique=True)
+        doc.comparable = _measure(doc, doc.countable)[0]
         fingerprints = np.unique(np.concatenate(
             [u.hashes[u.fingerprints] for u in doc.units if len(u.fingerprints)] or [np.zeros(0, np.int64)]))
         for h in np.intersect1d(fingerprints, doc.countable, assume_unique=True).tolist():
@@ -196,6 +198,8 @@ class Overlap:
     shared_b: int
     own_a: int
     own_b: int
+    base_a: int  # comparable tokens (own code outside common passages): what similarity is a share of
+    base_b: int
     longest: int  # tokens in the longest shared passage (the larger side)
     spans_a: tuple[Span, ...]
     spans_b: tuple[Span, ...]
@@ -204,8 +208,9 @@ class Overlap:
 
     @property
     def similarity(self) -> float:
-        """Shared tokens over both sides' own tokens: 1.0 when everything either wrote is in the other."""
-        total = self.own_a + self.own_b
+        """Shared tokens over both sides' comparable tokens: 1.0 when everything either wrote (common passages
+        aside) is in the other."""
+        total = self.base_a + self.base_b
         return (self.shared_a + self.shared_b) / total if total else 0.0
 
 
@@ -232,7 +237,8 @@ def measure(a: Document, b: Document) -> Overlap:
     shared = np.intersect1d(a.countable, b.countable, assume_unique=True)
     shared_a, longest_a = _measure(a, shared)
     shared_b, longest_b = _measure(b, shared)
-    return Overlap(shared_a, shared_b, a.own, b.own, max(longest_a, longest_b), (), (), {}, {})
+    return Overlap(shared_a, shared_b, a.own, b.own, a.comparable, b.comparable, max(longest_a, longest_b),
+                   (), (), {}, {})
 
 
 def overlap(a: Document, b: Document) -> Overlap:
@@ -259,7 +265,8 @@ def overlap(a: Document, b: Document) -> Overlap:
     for s in spans_b:
         per_b[s.cell] += s.tokens
     longest = max([s.tokens for s in spans_a] + [s.tokens for s in spans_b] + [0])
-    return Overlap(sum(per_a.values()), sum(per_b.values()), a.own, b.own, longest, spans_a, tuple(spans_b),
+    return Overlap(sum(per_a.values()), sum(per_b.values()), a.own, b.own, a.comparable, b.comparable, longest,
+                   spans_a, tuple(spans_b),
                    dict(per_a), dict(per_b))
 
 

@@ -59,9 +59,9 @@ def _percent(part: int, whole: int) -> float:
 
 def _side(sub: Submission, ov: Overlap, first: bool) -> dict[str, Any]:
     cells = {c.index: c for c in sub.cells}
-    shared, own = (ov.shared_a, ov.own_a) if first else (ov.shared_b, ov.own_b)
+    shared, own, base = (ov.shared_a, ov.own_a, ov.base_a) if first else (ov.shared_b, ov.own_b, ov.base_b)
     spans = ov.spans_a if first else ov.spans_b
-    return {"name": sub.name, "shared": shared, "own": own, "percent": _percent(shared, own),
+    return {"name": sub.name, "shared": shared, "own": own, "base": base, "percent": _percent(shared, base),
             "lines": lines_of(spans, cells)}
 
 
@@ -218,8 +218,8 @@ def write_report(result: Result, out_dir: Path) -> Path:
     return index
 
 
-CSV_COLUMNS = ["a", "b", "similarity", "shared_tokens_a", "own_tokens_a", "shared_tokens_b", "own_tokens_b",
-               "longest_passage_tokens", "text_similarity", "listed"]
+CSV_COLUMNS = ["a", "b", "similarity", "shared_tokens_a", "own_tokens_a", "comparable_tokens_a", "shared_tokens_b",
+               "own_tokens_b", "comparable_tokens_b", "longest_passage_tokens", "text_similarity", "listed"]
 
 
 def _csv(result: Result) -> str:
@@ -228,8 +228,9 @@ def _csv(result: Result) -> str:
     writer.writerow(CSV_COLUMNS)
     for p in result.pairs:
         writer.writerow([p.a.name, p.b.name, f"{p.code.similarity:.4f}", p.code.shared_a, p.code.own_a,
-                         p.code.shared_b, p.code.own_b, p.code.longest, f"{p.text.similarity:.4f}",
-                         int(p.listed_score >= result.settings.threshold)])
+                         p.code.base_a, p.code.shared_b, p.code.own_b, p.code.base_b, p.code.longest,
+                         f"{p.text.similarity:.4f}",
+                         int(result.settings.lists(p.code, p.text))])
     return buffer.getvalue()
 
 
@@ -243,6 +244,7 @@ def _json(result: Result, context: dict[str, Any]) -> dict[str, Any]:
         "pairs": [
             {"a": p.a.name, "b": p.b.name, "similarity": round(p.code.similarity, 4),
              "shared_tokens": [p.code.shared_a, p.code.shared_b], "own_tokens": [p.code.own_a, p.code.own_b],
+             "comparable_tokens": [p.code.base_a, p.code.base_b],
              "longest_passage_tokens": p.code.longest, "text_similarity": round(p.text.similarity, 4),
              "sections": [vars(s) for s in p.sections]}
             for p in result.listed
