@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gradekit.config import Assignment
 from gradekit.export import write_gradebook_csv, write_gradescope
@@ -103,14 +104,18 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
     review_path = out_dir / REVIEW_CSV
     sheet = read_review_csv(review_path)
     ordered, outcome = apply_reviews(machine, sheet)
-    write_reports(ordered, assignment, out_dir, rerun_command(folder, assignment, out_dir, options))
+    from gradekit.similarity.report import batch_section  # here: copydetect's import costs ~2 s
+
+    similarity = batch_section(submissions, assignment, out_dir / "similarity")
+    write_reports(ordered, assignment, out_dir, rerun_command(folder, assignment, out_dir, options), similarity)
     written = write_review_csv(review_path, ordered, sheet)
     if not options.quiet:
         print_review_summary(outcome, review_path, written)
     return ordered
 
 
-def write_reports(results: list[SubmissionResult], assignment: Assignment, out_dir: Path, rerun: str) -> None:
+def write_reports(results: list[SubmissionResult], assignment: Assignment, out_dir: Path, rerun: str,
+                  similarity: dict[str, Any] | None = None) -> None:
     """Everything a person reads, from the reviewed results: all of it, resumed results included, since the
     TA's points may have changed since the last run."""
     for result in results:
@@ -119,7 +124,7 @@ def write_reports(results: list[SubmissionResult], assignment: Assignment, out_d
     write_gradebook_csv(results, assignment.question_ids, out_dir / "gradebook.csv")
     write_class_summary(results, out_dir / "index.html", title=assignment.title,
                         question_ids=assignment.question_ids, question_titles=assignment.question_titles,
-                        review_csv=REVIEW_CSV, rerun_command=rerun)
+                        review_csv=REVIEW_CSV, rerun_command=rerun, similarity=similarity)
 
 
 def rerun_command(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> str:

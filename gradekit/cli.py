@@ -1,4 +1,4 @@
-"""The command line: `grade check | batch | release | data` (also `python grade.py ...`)."""
+"""The command line: `grade check | batch | release | data | similarity` (also `python grade.py ...`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gradekit.batch import BatchOptions, default_jobs, run_batch
+from gradekit.batch import BatchOptions, default_jobs, find_submissions, run_batch
 from gradekit.config import ConfigError, list_assignments, load_assignment
 from gradekit.notebook import NotebookLoadError, load_notebook, notebook_assignment
 from gradekit.release import ReleaseError, release
@@ -108,6 +108,33 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from gradekit import similarity
+
+    assignment = load_assignment(args.assignment)
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    paths = find_submissions(folder)
+    if not paths:
+        raise UsageError(f"no .ipynb files in {folder}")
+    if not 0 <= args.threshold <= 100:
+        raise UsageError("--threshold is a percentage from 0 to 100")
+    settings = similarity.Settings(threshold=args.threshold / 100, common=args.common)
+    result = similarity.compare(paths, assignment, settings)
+    index = similarity.write_report(result, Path(args.out))
+    for sub in result.unreadable:
+        print(f"not compared: {sub.name}: {sub.error}", file=sys.stderr)
+    listed = result.listed
+    for rank, pair in enumerate(listed[:20], start=1):
+        print(f"{rank:>3}. {pair.a.name} · {pair.b.name}: {100 * pair.code.similarity:.0f}% of code shared "
+              f"(longest passage {pair.code.longest} tokens), written answers {100 * pair.text.similarity:.0f}%")
+    more = " (first 20 shown)" if len(listed) > 20 else ""
+    print(f"{len(listed)} pair{'s' if len(listed) != 1 else ''} from {args.threshold:g}% up among "
+          f"{len(paths)} notebooks{more}; open {index}")
+    return 0
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     names = args.assignment or list_assignments()
     for name in names:
@@ -162,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="keep results already written to --out")
     common(p)
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("similarity", help="pairs of submissions that share student-written code, side by side")
+    p.add_argument("submissions")
+    p.add_argument("--assignment", required=True)
+    p.add_argument("--out", required=True, help="folder for index.html, pairs/, similarity.csv and .json")
+    p.add_argument("--threshold", type=float, default=30.0, help="list pairs from this %% of shared code up")
+    p.add_argument("--common", type=int, help="ignore passages found in more than this many notebooks "
+                   "(default: 10, or a tenth of the notebooks when more)")
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("release", help="write student_template/ from the solution notebooks")
     p.add_argument("--assignment", action="append", help="(repeatable) default: every assignment")

@@ -515,6 +515,7 @@ def render_class_summary(
     question_titles: dict[str, str],
     review_csv: str = "ta_review.csv",
     rerun_command: str = "grade batch SUBMISSIONS/ --assignment NAME --out REPORTS/ --resume",
+    similarity: dict[str, Any] | None = None,
 ) -> str:
     """The TA's index.html: statistics, histogram, per-question table, one row per student, and the answers
     a TA must grade with how to record the points (`review_csv`, relative to the page, then `rerun_command`).
@@ -524,7 +525,7 @@ def render_class_summary(
     """
     context = _summary_context(list(results), title, list(question_ids), dict(question_titles))
     context.update(review_csv=review_csv, review_csv_href=quote(review_csv), rerun_command=rerun_command,
-                   review_columns=REVIEW_COLUMNS)
+                   review_columns=REVIEW_COLUMNS, similarity=similarity)
     return environment().get_template("summary.html.j2").render(context)
 
 
@@ -535,10 +536,13 @@ def write_class_summary(
     title: str,
     question_ids: list[str],
     question_titles: dict[str, str],
+    similarity: dict[str, Any] | None = None,
     **review_help: str,
 ) -> None:
-    """Write index.html; `review_help` passes `review_csv` / `rerun_command` on to render_class_summary."""
+    """Write index.html; `review_help` passes `review_csv` / `rerun_command` on to render_class_summary;
+    `similarity` is the "Similar submissions" block (gradekit.similarity.report.batch_section)."""
     page = render_class_summary(
-        results, title=title, question_ids=question_ids, question_titles=question_titles, **review_help
+        results, title=title, question_ids=question_ids, question_titles=question_titles, similarity=similarity,
+        **review_help
     )
     write_atomic(Path(path), page)
