@@ -4,13 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v bwrap >/dev/null 2>&1; then
+# What the system must provide: bubblewrap and util-linux's prlimit and setpriv for the sandbox, Chromium and
+# its driver for the browser tests of the pages.
+PACKAGES="bubblewrap util-linux chromium chromium-driver"
+missing=""
+for tool in bwrap prlimit setpriv chromium chromedriver; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES >/dev/null
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES >/dev/null
   else
-    echo "note: bubblewrap is not installed; kernels will run with resource limits only (see README, Security)" >&2
+    echo "note: missing$missing; install the Debian packages $PACKAGES (see README, Security)" >&2
   fi
 fi
 
