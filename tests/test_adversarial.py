@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gradekit.kernel import _cmdline, _descendants
+from gradekit import procs
 from gradekit.results import SubmissionResult
 from gradekit.sandbox import GIB, Sandbox, bwrap_available
 
@@ -173,8 +173,8 @@ def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
         with ThreadPoolExecutor(max_workers=2) as pool:
             done = dict(pool.map(work, [*names, "zz_sibling"]))
         time.sleep(1)
-        found = _descendants(os.getpid())
-        leftovers = [(pid, " ".join(_cmdline(pid))[:200]) for pid in found if _alive(pid)]
+        found = procs.descendants(os.getpid())
+        leftovers = [(pid, " ".join(procs.cmdline(pid))[:200]) for pid in found if procs.alive(pid)]
         for pid in found:  # the dead ones are zombies re-parented to us: reap them
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -288,14 +288,6 @@ def test_no_kernel_reached_the_hosts_network(run, server):
 def test_no_process_of_the_corpus_outlives_it(run):
     """Kernels, fork-bomb copies and spinning threads die with their sandbox; nothing is orphaned."""
     assert run.leftovers == []
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie (a dead process waiting to be reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def subreaper(on: bool) -> None:
