@@ -55,6 +55,7 @@ MAX_MESSAGE_BYTES = 2 * MAX_BLOB_BYTES + (16 << 20)
 # What a grader's request may bring back in all: its reply (a base64 blob and its JSON) and a little else.
 REQUEST_OUTPUT_BYTES = MAX_MESSAGE_BYTES
 STDIO_TAIL_BYTES = 64 << 10  # what the host keeps of the kernel's own stdout and stderr
+SETUP_TIMEOUT = 120  # seconds the assignment's own set-up cell may take, whatever the students' cell limit
 CUDA_HINT = ("the grading machine has no GPU: pick the device with "
              "`torch.device('cuda' if torch.cuda.is_available() else 'cpu')` instead of calling .cuda()")
 
@@ -451,19 +452,30 @@ class KernelSession:
     def kill_strays(self) -> int:
         """Kill every process the student's code started (see `strays`), keeping the kernel itself.
 
-        A fork bomb is capped by RLIMIT_NPROC, but its copies would still share the CPU with the graders; a
-        daemon that double-forked and ignores SIGTERM would run on while the graders call the notebook."""
-        killed: set[int] = set()
-        for _ in range(50):  # the copies may still be forking while we kill them
+        A fork bomb is capped by RLIMIT_NPROC, but its copies would still share the CPU with the graders, and
+        copies of the kernel answer on its sockets; a daemon that double-forked and ignores SIGTERM would run
+        on while the graders call the notebook. Killing a forking process frees a slot for another fork, so
+        every stray is first stopped (a stopped process cannot fork) until no new one appears, then killed."""
+        stopped: set[int] = set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            fresh = [pid for pid in self.strays() if pid not in stopped]
+            if not fresh:
+                break
+            for pid in fresh:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGSTOP)
+                stopped.add(pid)
+        for _ in range(50):
             strays = self.strays()
             if not strays:
                 break
             for pid in strays:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
+                stopped.add(pid)
             time.sleep(0.02)
-        return len(killed)
+        return len(stopped)
 
     def _dropped(self) -> int:
         kc = self._client.kc if self._client else None
@@ -578,7 +590,8 @@ class KernelSession:
                 if record:
                     report.errors.append(CellError(position, "InvalidText", f"this cell was not run: {bad}"))
                 continue
-            limit = min(self.cell_timeout, remaining)
+            # The grading set-up (position 0) is the course's code, not the student's: their cell limit is not its.
+            limit = min(max(self.cell_timeout, SETUP_TIMEOUT) if position == 0 else self.cell_timeout, remaining)
             cell, index = self._new_cell(source)
             self._client.timeout = int(max(1, limit))
             self._client.timed_out = False

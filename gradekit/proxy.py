@@ -225,17 +225,21 @@ class Submission:
             raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}"
                               f"{TAMPERED}")
         self._installed = True
-        nonce = uuid.uuid4().hex
-        try:
-            answer = self._request("ping", {"nonce": nonce}, what="the grading helper")
-        except Unavailable:
-            raise
-        except SubmissionError as exc:
-            answer = exc
-        if answer != nonce:
-            self._unavailable = ("the graders could not talk to your kernel: their requests did not come back "
-                                 f"unchanged{TAMPERED}")
-            raise Unavailable(self._unavailable)
+        # Twice: an interrupt the kernel received late (a cell that ran past its limit on a busy machine) may
+        # still land on the first request after it. A kernel rewired to answer wrongly fails both.
+        for _ in range(2):
+            nonce = uuid.uuid4().hex
+            try:
+                answer = self._request("ping", {"nonce": nonce}, what="the grading helper")
+            except Unavailable:
+                raise
+            except SubmissionError as exc:
+                answer = exc
+            if answer == nonce:
+                return
+        self._unavailable = ("the graders could not talk to your kernel: their requests did not come back "
+                             f"unchanged{TAMPERED}")
+        raise Unavailable(self._unavailable)
 
     def _request(self, op: str, params: dict, *, what: str, timeout: float | None = None,
                  name: str | None = None) -> Any:

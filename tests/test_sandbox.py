@@ -470,3 +470,22 @@ def test_a_set_up_that_kills_the_kernel_is_not_retried(tmp_path):
         assert report.aborted and session.dead
         with pytest.raises(KernelDied):
             session.execute("print('still here?')")
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid drop applies when the grader runs as root")
+def test_a_readable_folder_under_a_private_one_is_readable_by_the_unprivileged_kernel(tmp_path):
+    """A model in root's 0700 home (the Hugging Face cache of /root/.cache) reaches the kernel, alone."""
+    private = tmp_path / "private"
+    model = private / "hub" / "models--bert"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text('{"hidden_size": 384}')
+    (private / "hub" / "token").write_text("secret")
+    os.chmod(private, 0o700)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    sandbox = Sandbox(scratch=scratch, mode="on", readable=[model])
+    with KernelSession(scratch, sandbox) as session:
+        out, err = run(session, f"import os; print(open({str(model / 'config.json')!r}).read(), "
+                                f"os.path.exists({str(private / 'hub' / 'token')!r}))")
+    assert err is None and out.split() == ['{"hidden_size":', '384}', "False"]
