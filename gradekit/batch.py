@@ -17,11 +17,12 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gradekit.config import Assignment
 from gradekit.export import write_gradebook_csv, write_gradescope
@@ -56,18 +57,28 @@ def grade_in_worker(path: Path, assignment: Assignment, out_json: Path, options:
         cmd += ["--data", str(options.data)]
     limit = worker_limit(assignment)
     student = path.stem
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL)
-        if proc.returncode == 0 and out_json.exists():
-            return SubmissionResult.read_json(out_json)
-        reason = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        error = f"the grader process for this notebook failed ({reason}); please tell your course staff"
-    except subprocess.TimeoutExpired:
-        error = f"grading this notebook took longer than {limit:.0f} s and was stopped"
+    # The worker's output goes to a file of which only the tail is read: whatever a worker prints, the batch,
+    # which holds the whole class, keeps a bounded amount of it.
+    with tempfile.TemporaryFile() as log:
+        try:
+            proc = subprocess.run(cmd, stdout=log, stderr=log, timeout=limit, stdin=subprocess.DEVNULL)
+            if proc.returncode == 0 and out_json.exists():
+                return SubmissionResult.read_json(out_json)
+            lines = tail(log).strip().splitlines() or ["no output"]
+            error = f"the grader process for this notebook failed ({lines[-1][:300]}); please tell your course staff"
+        except subprocess.TimeoutExpired:
+            error = f"grading this notebook took longer than {limit:.0f} s and was stopped"
     result = SubmissionResult(student=student, assignment=assignment.name, error=error,
                               question_titles=assignment.question_titles)
     result.write_json(out_json)
     return result
+
+
+def tail(file: IO[bytes], limit: int = 64 << 10) -> str:
+    """The last `limit` bytes of an open file, as text."""
+    file.seek(0, os.SEEK_END)
+    file.seek(max(0, file.tell() - limit))
+    return file.read().decode(errors="replace")
 
 
 def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> list[SubmissionResult]:

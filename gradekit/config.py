@@ -51,6 +51,7 @@ class Assignment:
     replace_tags: tuple[str, ...] = ("download",)
     replace_patterns: tuple[str, ...] = ()
     setup_file: str | None = None
+    memory_limit: int = 4 * 1024**3  # bytes the kernel may hold (its memory cgroup), [execution] memory_gib
     settings: dict[str, Any] = field(default_factory=dict)  # assignment-specific: thresholds, budgets
 
     @property
@@ -96,6 +97,13 @@ class Assignment:
         spec.loader.exec_module(module)
         return module
 
+    def readable_paths(self, data: Path | None) -> list[Path]:
+        """Host folders the kernel may read beyond the system and the interpreter (a local model cache): the
+        workspace hook's `readable(data)`, when it defines one. The sandbox mounts nothing else of the host."""
+        hook = self._workspace_hook()
+        readable = getattr(hook, "readable", None) if hook is not None else None
+        return [Path(p) for p in readable(data)] if readable is not None else []
+
     def prepare_workspace(self, workdir: Path, data: Path | None) -> None:
         """Let the assignment put what the notebook may read (training data) into the kernel's scratch
         folder. Held-out labels never go there."""
@@ -137,6 +145,7 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
         replace_tags=tuple(execution.get("replace_tags", ["download"])),
         replace_patterns=tuple(execution.get("replace_patterns", [])),
         setup_file=execution.get("setup"),
+        memory_limit=int(float(execution.get("memory_gib", 4)) * 1024**3),
         settings=data.get("settings", {}),
     )
 

@@ -67,6 +67,10 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         raise NotebookLoadError(f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                                 f"{exc.msg}); the file may be truncated or edited by hand: re-download it "
                                 "from Jupyter (File > Download) and resubmit") from None
+    except (RecursionError, ValueError):  # JSON nested too deep to decode, or numbers too long to read
+        raise NotebookLoadError(f"{path.name} is not a notebook we can read: its JSON is nested far deeper "
+                                "than any notebook's (or otherwise malformed); re-download it from Jupyter "
+                                "(File > Download) and resubmit") from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookLoadError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
     try:

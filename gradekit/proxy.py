@@ -9,6 +9,11 @@ or evaluated on the host.
 Everything in the kernel is the student's to change (torch, builtins, IPython, even this agent once it is
 there), so the host takes nothing on trust: a reply is data to be checked like any other answer, and a
 missing, doubled, malformed or oversize reply fails the check with a message.
+
+A call that kills the kernel (or hangs it past an interrupt) fails the check that made it, and a fresh
+kernel re-runs the notebook so that the checks after it go on: a crash costs the question it happened in,
+not the rest of the grading. Handles to the old kernel's objects are rebuilt in the new one by replaying the
+request that made them.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ class SubmissionTimeout(SubmissionError):
     pass
 
 
+class KernelCrashed(SubmissionError):
+    """The student's code killed (or hung) the kernel during this check; a fresh kernel took over."""
+
+
 class Unavailable(SubmissionError):
     """The kernel is gone (died, hung) or the notebook could not be run at all."""
 
@@ -81,30 +90,32 @@ class Remote(RemoteRef):
         self._sub = submission
         self.type_name = type_name
         self.label = label  # how messages name it, e.g. "LSTM(8, 16)"
+        self.generation = submission.generation  # which kernel the object lives in
+        self.recipe: tuple[str, dict] | None = None  # the request that made it, to rebuild it in a new kernel
 
     def __call__(self, *args: Any, no_grad: bool = False, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._sub._request(
-            "method", {"obj": RemoteRef(self.id), "method": "__call__", "args": list(args), "kwargs": kwargs,
+            "method", {"obj": self, "method": "__call__", "args": list(args), "kwargs": kwargs,
                        "no_grad": no_grad},
             what=f"{self.label}.forward", timeout=timeout)
 
     def method(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._sub._request(
-            "method", {"obj": RemoteRef(self.id), "method": name, "args": list(args), "kwargs": kwargs},
+            "method", {"obj": self, "method": name, "args": list(args), "kwargs": kwargs},
             what=f"{self.label}.{name}", timeout=timeout)
 
     def parameters(self, values: bool = False) -> list[dict]:
         """[{name, shape, requires_grad[, value]}] as the module reports them."""
-        return self._sub._request("parameters", {"module": RemoteRef(self.id), "values": values},
+        return self._sub._request("parameters", {"module": self, "values": values},
                                   what=f"{self.label}.named_parameters()")
 
     def state_dict(self) -> dict:
-        return self._sub._request("state_dict", {"module": RemoteRef(self.id)},
+        return self._sub._request("state_dict", {"module": self},
                                   what=f"{self.label}.state_dict()")
 
     def forward_backward(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> dict:
         return self._sub._request(
-            "forward_backward", {"module": RemoteRef(self.id), "args": list(args), "kwargs": kwargs,
+            "forward_backward", {"module": self, "args": list(args), "kwargs": kwargs,
                                  "grad_output": grad_output},
             what=f"{self.label} forward and backward")
 
@@ -115,6 +126,10 @@ class Remote(RemoteRef):
 class Submission:
     """What graders see of a student's notebook: its names, callable from the host through the kernel."""
 
+    # A notebook whose calls keep killing the kernel gets this many fresh kernels, then its remaining checks
+    # say so: each costs a re-run of the whole notebook.
+    MAX_REVIVALS = 8
+
     def __init__(self, session: KernelSession | None, *, unavailable: str | None = None,
                  locate: Any = None, explain_missing: Any = None, default_timeout: float = 60):
         self._session = session
@@ -123,6 +138,11 @@ class Submission:
         self._explain_missing = explain_missing  # name -> why it is not defined, e.g. its cell raised
         self.default_timeout = default_timeout
         self._installed = False
+        self.revivals = 0
+
+    @property
+    def generation(self) -> int:
+        return self._session.generation if self._session is not None else 0
 
     # -- public API for graders -----------------------------------------------------------------------------
 
@@ -144,23 +164,25 @@ class Submission:
     def new(self, class_name: str, *args: Any, seed: int | None = 0, **kwargs: Any) -> Remote:
         """Build an instance of the student's class; torch is seeded first so inits are reproducible."""
         label = _call_label(class_name, args, kwargs)
-        obj = self._request("call", {"target": class_name, "args": list(args), "kwargs": kwargs, "seed": seed},
-                            what=label, name=class_name)
+        params = {"target": class_name, "args": list(args), "kwargs": kwargs, "seed": seed}
+        obj = self._request("call", params, what=label, name=class_name)
         if not isinstance(obj, Remote):
             raise SubmissionError(f"{label} returned a {type(obj).__name__}, not an object")
         obj.label = label
+        obj.recipe = ("call", params)
         return obj
 
     def get(self, name: str) -> Any:
         """The value of a global variable of the notebook (data comes back as data, objects as handles)."""
-        return self._request("get", {"name": name}, what=name, name=name)
+        return _remember(self._request("get", {"name": name}, what=name, name=name), ("get", {"name": name}))
 
     def run(self, code: str, timeout: float | None = None, what: str = "grading code", name: str | None = None,
             **inputs: Any) -> Any:
         """Run grader-authored code in the kernel, with the student's names visible; it sets `result`.
 
         `name` is the student name the code is mostly about, so a NameError on it reads as "not defined"."""
-        return self._request("run", {"code": code, "inputs": inputs}, what=what, timeout=timeout, name=name)
+        params = {"code": code, "inputs": inputs}
+        return _remember(self._request("run", params, what=what, timeout=timeout, name=name), ("run", params))
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -203,28 +225,33 @@ class Submission:
             raise Unavailable(f"could not start the grading helper in your kernel: {err['ename']}: {err['evalue']}"
                               f"{TAMPERED}")
         self._installed = True
-        nonce = uuid.uuid4().hex
-        try:
-            answer = self._request("ping", {"nonce": nonce}, what="the grading helper")
-        except Unavailable:
-            raise
-        except SubmissionError as exc:
-            answer = exc
-        if answer != nonce:
-            self._unavailable = ("the graders could not talk to your kernel: their requests did not come back "
-                                 f"unchanged{TAMPERED}")
-            raise Unavailable(self._unavailable)
+        # Twice: an interrupt the kernel received late (a cell that ran past its limit on a busy machine) may
+        # still land on the first request after it. A kernel rewired to answer wrongly fails both.
+        for _ in range(2):
+            nonce = uuid.uuid4().hex
+            try:
+                answer = self._request("ping", {"nonce": nonce}, what="the grading helper")
+            except Unavailable:
+                raise
+            except SubmissionError as exc:
+                answer = exc
+            if answer == nonce:
+                return
+        self._unavailable = ("the graders could not talk to your kernel: their requests did not come back "
+                             f"unchanged{TAMPERED}")
+        raise Unavailable(self._unavailable)
 
     def _request(self, op: str, params: dict, *, what: str, timeout: float | None = None,
                  name: str | None = None) -> Any:
         if self._unavailable:
             raise Unavailable(self._unavailable)
         assert self._session is not None
+        blob_path = ""
         try:
             if not self._installed:
                 self._install()
+            self._rebuild_handles(params)
             tree, tensors = kernel_side.encode(params)
-            blob_path = ""
             if tensors:
                 path = self._session.inbox / f"in-{uuid.uuid4().hex}.safetensors"
                 path.write_bytes(kernel_side.tensors_to_bytes(tensors))
@@ -233,14 +260,17 @@ class Submission:
             code = f"__gk__.agent.handle({request!r}, {blob_path!r})"
             outputs, err = self._session.execute(code, timeout=timeout or self.default_timeout, expression=True)
         except KernelDied as exc:
-            self._unavailable = f"{exc}; nothing more could be checked"
-            raise Unavailable(self._unavailable) from None
+            raise self._revive(what, str(exc)) from None
         finally:
-            if "blob_path" in locals() and blob_path:
+            if blob_path:
                 Path(blob_path).unlink(missing_ok=True)
         if err is not None:
             if err["ename"] == TIMEOUT_ENAME:
-                raise SubmissionTimeout(f"{what} ran past its {timeout or self.default_timeout:.0f} s limit")
+                limit = f"{timeout or self.default_timeout:.0f} s"
+                if not self._session.responsive():
+                    raise self._revive(what, f"{what} ran past its {limit} limit and did not stop when "
+                                             "interrupted") from None
+                raise SubmissionTimeout(f"{what} ran past its {limit} limit")
             if err["ename"] == "OversizeMessage":
                 raise BadReply(f"the reply to {what} was too large to accept ({err['evalue']}); return smaller "
                                "values")
@@ -253,6 +283,37 @@ class Submission:
             return kernel_side.decode(reply.get("value"), tensors, self._resolve)
         except (CodecError, binascii.Error, ValueError, TypeError, KeyError) as exc:
             raise BadReply(f"the reply to {what} could not be read: {exc}") from None
+
+    def _revive(self, what: str, reason: str) -> SubmissionError:
+        """The kernel died or hung during `what`: a fresh kernel re-runs the notebook for the checks after this
+        one, and this check fails with the reason (Unavailable, for every check after, when that fails)."""
+        assert self._session is not None
+        if self.revivals >= self.MAX_REVIVALS:
+            self._unavailable = (f"{reason}; your code crashed the kernel {self.revivals + 1} times, so the "
+                                 "remaining checks were not run")
+            return Unavailable(self._unavailable)
+        self.revivals += 1
+        self._session.dead = self._session.dead or reason
+        if not self._session.revive():
+            self._unavailable = f"{self._session.dead}; nothing more could be checked"
+            return Unavailable(self._unavailable)
+        self._installed = False
+        return KernelCrashed(f"{reason}. Calling {what} stopped your kernel; a fresh kernel re-ran your notebook "
+                             "so that the other checks could go on")
+
+    def _rebuild_handles(self, params: Any) -> None:
+        """Handles in `params` to objects of an earlier kernel are rebuilt in this one by replaying the request
+        that made them (a fixture's `HyperParams()`, say). State the old object gained since is lost."""
+        for remote in _remotes_in(params):
+            if remote.generation == self.generation:
+                continue
+            if remote.recipe is None:
+                raise SubmissionError(f"{remote.label} was lost when your kernel was restarted after a crash")
+            op, recipe = remote.recipe
+            fresh = self._request(op, recipe, what=remote.label)
+            if not isinstance(fresh, Remote):
+                raise SubmissionError(f"{remote.label} could not be rebuilt after your kernel was restarted")
+            remote.id, remote.generation = fresh.id, fresh.generation
 
     def _resolve(self, id: int, type_name: str) -> Remote:
         return Remote(self, id, type_name, type_name)
@@ -288,6 +349,27 @@ class Submission:
         if frames and self._locate is not None:
             where = self._locate(frames[-1])
         return StudentCodeError(what, error, where)
+
+
+def _remember(value: Any, recipe: tuple[str, dict]) -> Any:
+    if isinstance(value, Remote):
+        value.recipe = recipe
+    return value
+
+
+def _remotes_in(value: Any) -> list[Remote]:
+    """The Remote handles anywhere in a request's parameters (lists, tuples and dicts walked)."""
+    found: list[Remote] = []
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Remote):
+            found.append(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+    return found
 
 
 def _find_reply(outputs: list[dict], what: str = "the grading request") -> dict:

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from gradekit.export import SELF_CHECK_NOTE, cell_error_text, format_number
 from gradekit.results import CheckResult, QuestionResult, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
+from gradekit.sandbox import Protections
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -52,6 +53,7 @@ def environment() -> Environment:
     env.filters["answer"] = render_answer
     env.filters["latex"] = render_latex
     env.filters["example"] = render_example
+    env.filters["protections"] = lambda record: Protections(**record).summary
     return env
 
 

@@ -87,6 +87,8 @@ class SubmissionResult:
     cell_errors: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # set when the notebook could not be graded at all
     duration_s: float = 0.0
+    # What guarded the kernel (gradekit.sandbox.Protections.to_dict): isolation, memory bound and limit.
+    sandbox: dict[str, Any] | None = None
     schema: str = SCHEMA
 
     @property
@@ -131,6 +133,7 @@ class SubmissionResult:
             "error": self.error,
             "notes": self.notes,
             "cell_errors": self.cell_errors,
+            "sandbox": self.sandbox,
             "questions": [
                 {"id": q.id, "title": q.title, "points": q.points, "max_points": q.max_points}
                 for q in self.questions()
@@ -152,6 +155,7 @@ class SubmissionResult:
             cell_errors=list(data.get("cell_errors", [])),
             error=data.get("error"),
             duration_s=float(data.get("duration_s", 0.0)),
+            sandbox=data.get("sandbox"),
         )
 
     def write_json(self, path: Path) -> None:
@@ -163,12 +167,13 @@ class SubmissionResult:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a killed batch never leaves half a file behind."""
+    """Write via a temporary file and rename, so a killed batch never leaves half a file behind. Text that is
+    not valid Unicode (a lone surrogate from a kernel's message) is written escaped, never an error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

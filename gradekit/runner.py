@@ -52,7 +52,16 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     hidden = [assignment.root, path.resolve().parent, *(hidden_paths or [])]
     if data is not None:
         hidden.append(Path(data).resolve())
-    sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads, limits=limits or Limits())
+    limits = limits or Limits(memory=assignment.memory_limit)
+    try:
+        sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads, limits=limits,
+                          readable=assignment.readable_paths(data))
+    except RuntimeError as exc:  # --sandbox on where bubblewrap cannot run: a result that says so, not a crash
+        shutil.rmtree(scratch, ignore_errors=True)
+        result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
+        result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data, notebook=nb)
+        result.duration_s = time.monotonic() - start
+        return result
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
@@ -63,6 +72,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
                            notebook_timeout=assignment.notebook_timeout) as session:
             report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
+            result.sandbox = sandbox.protections.to_dict()
             result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
             result.notes.extend(report.notes)
             setup_errors = [e for e in report.errors if e.cell == 0]

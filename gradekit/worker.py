@@ -25,12 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=float)
     parser.add_argument("--notebook-timeout", type=float)
     parser.add_argument("--memory", type=int, help="address-space limit of the kernel, in bytes")
+    parser.add_argument("--memory-max", type=int, help="memory (cgroup) limit of the kernel, in bytes")
     args = parser.parse_args(argv)
     assignment = load_assignment(args.assignment, args.root)
     overrides = {k: v for k, v in (("cell_timeout", args.cell_timeout), ("notebook_timeout", args.notebook_timeout))
                  if v is not None}
     assignment = dataclasses.replace(assignment, **overrides)
-    limits = Limits(address_space=args.memory) if args.memory else None
+    limits = Limits(memory=args.memory_max or assignment.memory_limit)
+    if args.memory:
+        limits.address_space = args.memory
     result = grade_notebook(args.notebook, assignment, mode=args.mode, sandbox_mode=args.sandbox, data=args.data,
                             hidden_paths=[args.out.resolve().parent.parent], limits=limits)
     result.write_json(args.out)

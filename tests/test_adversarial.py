@@ -2,7 +2,7 @@
 graded for real (worker processes, sandboxed kernels, real graders) and gets its exact score, a message that
 says what happened, and leaves the host, the other submissions and the report folder untouched.
 
-One grading per item, shared by all assertions (module-scoped). Cells get 5 s instead of rnn_sentiment's
+One grading per item, shared by all assertions (module-scoped). Cells get 10 s instead of rnn_sentiment's
 120 s so that the denial-of-service items cost seconds; nothing else is changed.
 """
 
@@ -25,7 +25,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gradekit.kernel import _cmdline, _descendants
+from gradekit import procs
+from gradekit.cgroups import MemoryCgroup
 from gradekit.results import SubmissionResult
 from gradekit.sandbox import GIB, Sandbox, bwrap_available
 
@@ -37,7 +38,7 @@ CORPUS = HERE / "adversarial"
 sys.path.insert(0, str(CORPUS))
 import make_corpus  # noqa: E402
 
-CELL_TIMEOUT = 5
+CELL_TIMEOUT = 10
 FULL = {"build_vocab": 6, "tokenize": 4, "embedding": 5, "lstm": 5, "rnn_classifier": 5, "binary_accuracy": 4,
         "train_evaluate": 5, "param_count": 2, "accuracy_threshold": 3}
 ZERO = dict.fromkeys(FULL, 0)
@@ -58,14 +59,25 @@ def contained() -> bool:
 
 
 STOPPED = "the notebook stopped at cell 12 and the cells after it were not run"
+UNIX_SERVER = Path("/run") / f"gk-test-host-service-{os.getpid()}.sock"
+
+
+def _memory_cgroup_here() -> bool:
+    cgroup = MemoryCgroup.create(GIB)
+    if cgroup is not None:
+        cgroup.remove()
+    return cgroup is not None
+
+
+MEMORY_CGROUP = _memory_cgroup_here()
 
 # item -> (question scores, [(where, words it must contain)]); where is a question id, "notes", "error" or
 # "cell N" (the error recorded for cell N, as "ename: evalue").
 EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
     # denial of service
-    "dos_infinite_loop": (FULL, [("notes", "cell 12 ran past its 5 s limit and was interrupted")]),
-    "dos_sleep_forever": (FULL, [("notes", "cell 12 ran past its 5 s limit and was interrupted")]),
-    "dos_ignores_interrupts": (REACHED_Q2, [("notes", "cell 12 ran past its 5 s limit and did not stop when "
+    "dos_infinite_loop": (FULL, [("notes", "cell 12 ran past its 10 s limit and was interrupted")]),
+    "dos_sleep_forever": (FULL, [("notes", "cell 12 ran past its 10 s limit and was interrupted")]),
+    "dos_ignores_interrupts": (REACHED_Q2, [("notes", "cell 12 ran past its 10 s limit and did not stop when "
                                                       "interrupted"), ("embedding", STOPPED)]),
     "dos_memory_bomb": (FULL, [("cell 12", "MemoryError"), ("cell 12", "ran out of memory")]),
     "dos_fork_bomb": (FULL, [("cell 12", "")]),
@@ -123,11 +135,37 @@ EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
                                                                        "defines it, raised")]),
 }
 
+EXPECTED.update({
+    # issue 10, the sandbox round two. Reaching the host: each attempt fails in its own cell, the rest is full.
+    "reach_unix_socket": (FULL, [("cell 12", "FileNotFoundError")]),  # /run is not there: no socket to find
+    "reach_connection_file": (FULL, [("cell 12", "PermissionError")]),  # the IPC folder's files are root's, 0444
+    # the daemon would make binary_accuracy wrong while it lives: full marks say it was killed before grading
+    "reach_daemon_outlives_the_notebook": (FULL, []),
+    # flooding: a memory cgroup stops the memfds and the kernel with them (what cell 12 did not reach is lost,
+    # as for any cell that kills its kernel); without a cgroup the seccomp filter refuses memfd_create
+    "flood_memfd": (REACHED_Q2, [("notes", "the kernel ran out of memory while running cell 12 (the limit is "
+                                           "2 GiB"), ("embedding", STOPPED)]) if MEMORY_CGROUP else
+                   (FULL, [("cell 12", "PermissionError")]),
+    "flood_kernel_stdout": (FULL, []),  # and test_no_worker_holds_what_a_kernel_floods_it_with
+    "flood_reply_mime_and_metadata": (FULL, [("notes", "cell 12 printed more than 2 MiB")]),
+    # inputs that used to stop everything now cost the message, the cell, or (a file) the notebook's load
+    "broken_forged_messages": (FULL, [("notes", "cell 12 sent 3 messages the grader could not read")]),
+    "broken_lone_surrogate": (FULL, [("cell 12", "InvalidText: this cell was not run: line 1, column 11")]),
+    "broken_nested_notebook": (ZERO, [("error", "is not a notebook we can read")]),
+    # binary_accuracy kills its kernel: its own checks fail, and so do train/evaluate and the learning check,
+    # which call it; a fresh kernel after each crash keeps every other question's marks
+    "crash_in_a_graders_call": ({**FULL, "binary_accuracy": 0, "train_evaluate": 0, "accuracy_threshold": 0},
+                                [("binary_accuracy", "Calling binary_accuracy() stopped your kernel")]),
+})
+
 # Per-item worker options beyond the corpus-wide ones.
 OPTIONS = {
     # what the bomb reaches, on a CI runner of modest memory; time to reach it on a loaded machine
     "dos_memory_bomb": ["--memory", str(6 * GIB), "--cell-timeout", "60"],
     "dos_gigabyte_output": ["--cell-timeout", "60"],  # the kernel needs ~10 s to encode its gigabyte
+    "flood_memfd": ["--memory-max", str(2 * GIB), "--cell-timeout", "60"],
+    "flood_kernel_stdout": ["--cell-timeout", "60"],
+    "flood_reply_mime_and_metadata": ["--cell-timeout", "60"],
 }
 # Safe only when the kernel cannot signal or fork beyond its own uid (see `contained`).
 NEEDS_UID = {"dos_fork_bomb", "escape_kill_the_host"}
@@ -144,6 +182,28 @@ def tree_digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def run_worker(cmd: list[str], timeout: float) -> SimpleNamespace:
+    """One worker process, its output in files (a flooding item must not flood this test's memory), and its
+    peak memory from wait4: what a batch would have to hold for it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.1)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        sizes = [f.seek(0, os.SEEK_END) for f in (out, err)]
+        err.seek(max(0, sizes[1] - 4000))
+        return SimpleNamespace(returncode=proc.returncode, stderr=err.read().decode(errors="replace"),
+                               output_bytes=sum(sizes), peak_rss=usage.ru_maxrss * 1024)
+
+
 def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
     """Copy the items (placeholders filled) and a sibling into a submissions folder, grade each in its own
     worker (as the batch does), and return what the tests look at."""
@@ -153,7 +213,7 @@ def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
     (reports / "results").mkdir(parents=True)
     marker = tmp / f"payload-ran-{token}"
     values = {"ROOT": str(ROOT), "SUBMISSIONS": str(submissions), "REPORTS": str(reports), "PORT": str(server_port),
-              "HOSTPID": str(os.getpid()), "TOKEN": token, "MARKER": str(marker)}
+              "HOSTPID": str(os.getpid()), "TOKEN": token, "MARKER": str(marker), "RUNSOCK": str(UNIX_SERVER)}
     for name in names:
         (submissions / f"{name}.ipynb").write_bytes(fill((CORPUS / f"{name}.ipynb").read_bytes(), values))
     shutil.copy(make_corpus.BASE, submissions / "zz_sibling.ipynb")
@@ -162,19 +222,19 @@ def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
     before = {"submissions": tree_digest(submissions), "reports": tree_digest(reports)}
     subreaper(True)  # orphans of our workers (a kernel that outlived its sandbox) come back to us
 
-    def work(name: str) -> tuple[str, subprocess.CompletedProcess]:
+    def work(name: str) -> tuple[str, SimpleNamespace]:
         cmd = [sys.executable, "-m", "gradekit.worker", str(submissions / f"{name}.ipynb"),
                "--assignment", "rnn_sentiment", "--root", str(ROOT), "--out", str(reports / "results" / f"{name}.json"),
                "--sandbox", "on", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "150",
                *OPTIONS.get(name, [])]
-        return name, subprocess.run(cmd, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+        return name, run_worker(cmd, timeout=900)
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             done = dict(pool.map(work, [*names, "zz_sibling"]))
         time.sleep(1)
-        found = _descendants(os.getpid())
-        leftovers = [(pid, " ".join(_cmdline(pid))[:200]) for pid in found if _alive(pid)]
+        found = procs.descendants(os.getpid())
+        leftovers = [(pid, " ".join(procs.cmdline(pid))[:200]) for pid in found if procs.alive(pid)]
         for pid in found:  # the dead ones are zombies re-parented to us: reap them
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -210,7 +270,20 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, server) -> SimpleNamespace:
+def unix_server():
+    """A unix socket of a host service (in /run, where services keep theirs) that no kernel may reach."""
+    UNIX_SERVER.unlink(missing_ok=True)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(UNIX_SERVER))
+        os.chmod(UNIX_SERVER, 0o777)  # reachable by any uid, as a careless service's socket would be
+        sock.listen(8)
+        sock.setblocking(False)
+        yield sock
+    UNIX_SERVER.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, server, unix_server) -> SimpleNamespace:
     if not bwrap_available():
         pytest.skip("bubblewrap cannot run here; the corpus runs with the sandbox on (CI installs it)")
     names = [n for n in make_corpus.ITEMS if n not in NEEDS_UID or contained()]
@@ -285,17 +358,24 @@ def test_no_kernel_reached_the_hosts_network(run, server):
         server.accept()
 
 
+def test_no_kernel_reached_a_unix_socket_of_the_host(run, unix_server):
+    with pytest.raises(BlockingIOError):
+        unix_server.accept()
+
+
+def test_no_worker_holds_what_a_kernel_floods_it_with(run):
+    """A kernel's own stdout, replies of the grader's type and metadata cost the worker (which a batch runs one
+    of per notebook) a bounded amount: its output stays small and its memory near an honest grading's."""
+    honest = run.procs["zz_sibling"].peak_rss
+    for name, proc in run.procs.items():
+        assert proc.output_bytes < 1 << 20, (name, proc.output_bytes)
+        if name.startswith("flood_"):
+            assert proc.peak_rss < honest + 768 * 2**20, (name, proc.peak_rss >> 20, honest >> 20)
+
+
 def test_no_process_of_the_corpus_outlives_it(run):
     """Kernels, fork-bomb copies and spinning threads die with their sandbox; nothing is orphaned."""
     assert run.leftovers == []
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie (a dead process waiting to be reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def subreaper(on: bool) -> None:

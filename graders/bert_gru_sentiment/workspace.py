@@ -34,3 +34,11 @@ def prepare(workdir: Path, data: Path | None) -> None:
 
 def setup_values(data: Path | None) -> dict:
     return {"GRADING_BERT_PATH": str(bert_path(settings()["bert"]))}
+
+
+def readable(data: Path | None) -> list[Path]:
+    """What the kernel must read beyond the interpreter: the BERT it loads. A Hugging Face cache snapshot is a
+    folder of symlinks into the model's `blobs/`, so the model's whole cache folder is mounted."""
+    path = bert_path(settings()["bert"])
+    repo = path.parents[1] if path.parent.name == "snapshots" else path
+    return [repo]

@@ -272,8 +272,107 @@ BROKEN: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {
     "broken_calls_cuda": _cuda,
 }
 
+# ------------------------------------------------------------------------- issue 10, the sandbox round two
+# Reaching the host, flooding the grader, inputs that stop the grading, a crash in a grader's call.
 
-ITEMS: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {**DOS, **ESCAPE, **FAKING, **BROKEN}
+REACH_SOCKETS = """import os, socket, stat
+found = []
+for top in ('/run', '/var', '/home', '/srv', '/mnt', '/tmp', '/dev/shm'):
+    for folder, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    found.append(path)
+            except OSError:
+                pass
+print('sockets seen:', found)
+for path in found + ['@@RUNSOCK@@']:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        s.sendall(b'hello from a student')"""
+
+REACH_CONNECTION_FILE = """import glob, os
+runtime = os.environ['JUPYTER_RUNTIME_DIR']
+for path in glob.glob(runtime + '/*.json') + [runtime + '/planted.bin']:
+    with open(path, 'ab') as f:
+        for _ in range(64):
+            f.write(b'x' * (1 << 20))"""
+
+# While this daemon lives, binary_accuracy answers wrongly: it must be dead before the graders call anything.
+REACH_DAEMON = """import os, signal, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        open('daemon.pid', 'w').write(str(os.getpid()))
+        while True:
+            time.sleep(0.1)
+    os._exit(0)
+time.sleep(1)
+
+_honest_accuracy = binary_accuracy
+
+def binary_accuracy(preds, y):
+    try:
+        os.kill(int(open('daemon.pid').read()), 0)
+        return torch.tensor(0.123)
+    except (OSError, ValueError):
+        return _honest_accuracy(preds, y)"""
+
+FLOOD_MEMFD = """import os
+held = []
+for _ in range(48):
+    fd = os.memfd_create('flood')
+    os.write(fd, b'\\0' * (64 << 20))
+    held.append(fd)"""
+
+FLOOD_STDOUT = """import os, sys
+fd = getattr(sys.stdout, '_original_stdstream_copy', None) or 1
+for _ in range(1024):
+    os.write(fd, b'y' * (1 << 20))"""
+
+FLOOD_REPLY_MIME = """from IPython.display import publish_display_data
+reply, pad = 'x' * (100 << 20), 'm' * (100 << 20)
+for _ in range(9):
+    publish_display_data({'application/vnd.gradekit.reply+json': {'ok': True, 'blob': reply}})
+    publish_display_data({'text/plain': ''}, metadata={'pad': pad})"""
+
+FORGED_MESSAGES = """from ipykernel.kernelapp import IPKernelApp
+_k = IPKernelApp.instance().kernel
+for content in (b'[' * 100_000 + b']' * 100_000, b'\\xff\\xfe not json', b'[]'):
+    _k.session.send(_k.iopub_socket, 'stream', content=content, parent=_k.get_parent(), ident=b'stream')"""
+
+CRASHING_ACCURACY = "import os, signal\n\ndef binary_accuracy(preds, y):\n    os.kill(os.getpid(), signal.SIGKILL)"
+
+
+def _lone_surrogate() -> str:
+    """A cell whose source holds half of a UTF-16 pair: valid JSON, not encodable text."""
+    nb = insert_after(solution(), ATTACK_AFTER, "broken = 'SURROGATE'")
+    return json.dumps(nb, indent=1).replace("SURROGATE", "\\udcff")
+
+
+def _nested_notebook() -> str:
+    return '{"cells": [], "metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + "}, \"nbformat\": 4}"
+
+
+ROUND_TWO: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {
+    "reach_unix_socket": attack(REACH_SOCKETS),
+    "reach_connection_file": attack(REACH_CONNECTION_FILE),
+    "reach_daemon_outlives_the_notebook": lambda: append(solution(), REACH_DAEMON),
+    "flood_memfd": attack(FLOOD_MEMFD),
+    "flood_kernel_stdout": attack(FLOOD_STDOUT),
+    "flood_reply_mime_and_metadata": attack(FLOOD_REPLY_MIME),
+    "broken_forged_messages": attack(FORGED_MESSAGES),
+    "broken_lone_surrogate": _lone_surrogate,
+    "broken_nested_notebook": _nested_notebook,
+    "crash_in_a_graders_call": lambda: replace(solution(), BINARY_ACCURACY_CELL, CRASHING_ACCURACY),
+}
+
+
+ITEMS: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {**DOS, **ESCAPE, **FAKING, **BROKEN,
+                                                                       **ROUND_TWO}
 
 
 def render(name: str) -> bytes:

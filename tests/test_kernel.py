@@ -1,0 +1,227 @@
+"""What a kernel may send or do that must never stop the grading (gradekit.kernel, gradekit.proxy), each tried
+for real in a sandboxed kernel: unreadable and oversize messages, the grader's reply type from a cell, output
+written to the kernel's own stdout, processes that outlive their cell, memory outside the address space, and a
+student function that kills its kernel while a grader calls it.
+
+The kernels here share nothing; each test that may cost its kernel has one of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+from pathlib import Path
+
+import pytest
+
+from gradekit import procs
+from gradekit.kernel import KernelSession, _message_size, _trimmed_error
+from gradekit.kernel_side import REPLY_MIME
+from gradekit.proxy import KernelCrashed, Submission, Unavailable
+from gradekit.sandbox import GIB, Limits, Sandbox, bwrap_available
+
+needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap (bwrap) cannot create namespaces here")
+
+# A validly signed message built in the kernel, with the kernel's own session key: `content` is sent as raw
+# bytes, so it can be anything (Session.serialize passes bytes through unpacked).
+FORGE = """
+from ipykernel.kernelapp import IPKernelApp
+_k = IPKernelApp.instance().kernel
+_k.session.send(_k.iopub_socket, {msg_type!r}, content={content}, parent=_k.get_parent(), ident=b"x")
+"""
+
+
+@contextlib.contextmanager
+def kernel(tmp_path: Path, **sandbox):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    with KernelSession(scratch, Sandbox(scratch=scratch, **sandbox), cell_timeout=30) as session:
+        yield session
+
+
+def stdout(outputs: list[dict]) -> str:
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+
+
+# ------------------------------------------------------------------------------------------ unit: the budget
+
+
+def test_message_size_counts_metadata_and_buffers():
+    small = {"content": {"data": {"text/plain": "x"}}, "metadata": {}, "buffers": []}
+    fat = {"content": {"data": {"text/plain": "x"}}, "metadata": {"junk": "y" * 10_000}, "buffers": [b"z" * 5000]}
+    assert _message_size(fat) - _message_size(small) >= 15_000
+
+
+def test_message_size_survives_any_nesting():
+    deep: list = []
+    for _ in range(200_000):
+        deep = [deep]
+    assert _message_size({"content": {"data": deep}, "metadata": {}}) > 200_000
+
+
+def test_an_error_output_is_cut_to_a_bounded_size():
+    error = _trimmed_error({"ename": "E" * 10_000, "evalue": "v" * 10**6, "traceback": ["t" * 10**5] * 1000})
+    assert len(json.dumps(error)) < 200_000
+    assert error["evalue"].startswith("vvv")
+
+
+# ------------------------------------------------------------------------------------ messages from a kernel
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    with kernel(tmp_path_factory.mktemp("messages"), mode="auto") as session:
+        yield session
+
+
+def test_a_message_nested_too_deep_to_decode_is_dropped(shared):
+    content = "b'[' * 100_000 + b']' * 100_000"
+    report = shared.run_notebook([(1, FORGE.format(msg_type="stream", content=content)), (2, "after = 2")])
+    assert report.errors == [] and report.aborted is None
+    assert any("could not read" in n and "cell 1" in n for n in report.notes), report.notes
+    assert stdout(shared.execute("print(after)")[0]).strip() == "2"
+
+
+def test_junk_frames_are_dropped(shared):
+    report = shared.run_notebook([(1, FORGE.format(msg_type="stream", content="b'\\xff\\xfe not json'")),
+                                  (2, FORGE.format(msg_type="display_data", content="b'[1, 2, 3]'"))])
+    assert report.errors == [] and report.aborted is None
+    assert sum("could not read" in n for n in report.notes) == 2
+
+
+def test_the_graders_reply_type_from_a_cell_is_never_kept(shared):
+    reply = f"{{{REPLY_MIME!r}: {{'ok': True, 'blob': 'x' * (8 << 20)}}}}"
+    cell = f"from IPython.display import publish_display_data\nfor _ in range(4):\n    publish_display_data({reply})"
+    outputs, error = shared.execute(cell)
+    assert error is None and outputs == []
+
+
+def test_metadata_counts_against_the_output_cap(shared):
+    cell = ("from IPython.display import publish_display_data\n"
+            "for _ in range(40):\n    publish_display_data({'text/plain': 'x'}, metadata={'pad': 'y' * (1 << 20)})")
+    report = shared.run_notebook([(5, cell)])
+    assert any("cell 5 printed more than 2 MiB" in n for n in report.notes), report.notes
+    kept = shared._client.nb.cells[-1].outputs
+    assert sum(_message_size({"content": dict(o), "metadata": {}}) for o in kept) <= 3 << 20
+
+
+def test_a_cell_with_a_lone_surrogate_costs_that_cell_only(shared):
+    report = shared.run_notebook([(3, "broken = '\udcff'"), (4, "fine = 4")])
+    assert [(e.cell, e.ename) for e in report.errors] == [(3, "InvalidText")]
+    assert "line 1, column 11" in report.errors[0].evalue
+    assert stdout(shared.execute("print(fine)")[0]).strip() == "4"
+
+
+def test_output_to_the_kernels_own_stdout_goes_to_a_bounded_tail(shared):
+    """File descriptors 1 and 2 bypass Jupyter's messages; the grader keeps only their last 64 KiB."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cell = ("import os, sys\nfd = getattr(sys.stdout, '_original_stdstream_copy', None) or 1\n"
+            "for _ in range(512):\n    os.write(fd, b'x' * (1 << 20))\nos.write(fd, b'the end')")
+    shared.run_notebook([(6, cell)])
+    assert shared._stdio is not None and shared._stdio.total >= 512 << 20
+    assert len(shared.stdio_tail()) <= 64 << 10 and shared.stdio_tail().endswith("the end")
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 256, f"the host's peak memory grew by {grown_mib:.0f} MiB for 512 MiB written"
+
+
+# ------------------------------------------------------------------------------------ processes and memory
+
+
+@needs_bwrap
+def test_a_double_forked_daemon_does_not_outlive_the_notebook(shared):
+    daemon = ("import os, signal, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+              "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+              "        open('daemon.pid', 'w').write(str(os.getpid()))\n"
+              "        while True:\n            time.sleep(0.1)\n    os._exit(0)\ntime.sleep(0.5)")
+    shared.run_notebook([(7, daemon)])
+    out = stdout(shared.execute("import os\npid = int(open('daemon.pid').read())\ntry:\n    os.kill(pid, 0)\n"
+                                "    print('alive')\nexcept ProcessLookupError:\n    print('gone')")[0])
+    assert out.strip() == "gone"
+    assert shared.strays() == []
+
+
+@needs_bwrap
+def test_memory_outside_the_address_space_is_bounded(tmp_path):
+    """memfds are in no address space: only the kernel's memory cgroup (or, without one, seccomp) bounds them."""
+    memfd = ("import os\nfds = []\nfor _ in range(64):\n    fd = os.memfd_create('x')\n"
+             "    os.write(fd, b'\\0' * (64 << 20))\n    fds.append(fd)")
+    with kernel(tmp_path, mode="on", limits=Limits(memory=2 * GIB)) as session:
+        report = session.run_notebook([(1, "before = 1"), (2, memfd)])
+        if session.sandbox.protections.memory.startswith("cgroup"):
+            assert report.fatal_cell == 2 and "ran out of memory while running cell 2" in report.aborted
+            assert "the limit is 2 GiB" in report.aborted
+        else:
+            assert [(e.cell, e.ename) for e in report.errors] == [(2, "PermissionError")]
+
+
+@needs_bwrap
+def test_without_a_cgroup_shared_memory_is_refused(tmp_path):
+    calls = ("import os, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+             "print(libc.shmget(0, 1 << 20, 0o1000 | 0o600), ctypes.get_errno())\n"
+             "try:\n    os.memfd_create('x')\nexcept OSError as e:\n    print(e.errno)")
+    with kernel(tmp_path, mode="on", memory_guard="seccomp") as session:
+        assert session.sandbox.protections.memory == "seccomp"
+        outputs, error = session.execute(calls)
+        assert error is None and stdout(outputs).split() == ["-1", "1", "1"]  # EPERM for both
+
+
+def test_the_protections_in_force_are_recorded(tmp_path):
+    with kernel(tmp_path, mode="auto") as session:
+        record = session.sandbox.protections.to_dict()
+    assert set(record) == {"isolation", "memory", "memory_limit"}
+    assert record["memory"] in ("cgroup v1", "cgroup v2", "seccomp", "address space only")
+
+
+# --------------------------------------------------------------------------- a crash in a grader's call
+
+
+CRASHY = "import os, signal\nclass Box:\n    def __init__(self, n):\n        self.n = n\n\ndef crash():\n" \
+         "    os.kill(os.getpid(), signal.SIGKILL)\n\ndef double(x):\n    return 2 * x"
+
+
+def test_a_call_that_kills_the_kernel_costs_that_check_and_the_next_call_works(tmp_path):
+    with kernel(tmp_path, mode="auto") as session:
+        session.run_notebook([(1, CRASHY)])
+        submission = Submission(session)
+        box = submission.new("Box", 7)
+        before = submission.generation
+        with pytest.raises(KernelCrashed, match="Calling crash\\(\\) stopped your kernel; a fresh kernel re-ran"):
+            submission.call("crash")
+        assert submission.generation == before + 1
+        assert submission.call("double", 21) == 42  # the notebook was re-run in the fresh kernel
+        assert submission.run("result = box.n", box=box) == 7  # a handle from the old kernel, rebuilt
+
+
+def test_a_call_that_hangs_past_the_interrupt_gets_a_fresh_kernel(tmp_path):
+    hang = ("import time\ndef hang():\n    while True:\n        try:\n            time.sleep(0.05)\n"
+            "        except KeyboardInterrupt:\n            pass\n\ndef one():\n    return 1")
+    with kernel(tmp_path, mode="auto") as session:
+        session.run_notebook([(1, hang)])
+        submission = Submission(session)
+        with pytest.raises(KernelCrashed, match="did not stop when interrupted"):
+            submission.call("hang", timeout=2)
+        assert submission.call("one") == 1
+
+
+def test_after_too_many_crashes_the_rest_is_unavailable(tmp_path):
+    with kernel(tmp_path, mode="auto") as session:
+        session.run_notebook([(1, CRASHY)])
+        submission = Submission(session)
+        submission.MAX_REVIVALS = 1
+        with pytest.raises(KernelCrashed):
+            submission.call("crash")
+        with pytest.raises(Unavailable, match="crashed the kernel 2 times"):
+            submission.call("crash")
+        with pytest.raises(Unavailable):
+            submission.call("double", 1)
+
+
+def test_no_process_outlives_its_session(tmp_path):
+    with kernel(tmp_path, mode="auto") as session:
+        session.run_notebook([(1, "import subprocess\np = subprocess.Popen(['sleep', '600'])")])
+        cgroup = session.sandbox.cgroup
+        members = cgroup.pids() if cgroup else []
+    assert not [p for p in members if procs.alive(p)]
+    if cgroup is not None:
+        assert not cgroup.path.exists()
