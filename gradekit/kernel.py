@@ -447,7 +447,7 @@ class KernelSession:
             members = procs.same_pid_namespace(kernel)
         else:
             members = procs.descendants(kernel)
-        return [pid for pid in members if pid not in keep]
+        return [pid for pid in members if pid not in keep and procs.alive(pid)]  # zombies are already dead
 
     def kill_strays(self) -> int:
         """Kill every process the student's code started (see `strays`), keeping the kernel itself.
@@ -476,6 +476,11 @@ class KernelSession:
                 stopped.add(pid)
             time.sleep(0.02)
         return len(stopped)
+
+    def _signal_kernel(self, signum: int) -> None:
+        if self._kernel is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._kernel, signum)
 
     def _dropped(self) -> int:
         kc = self._client.kc if self._client else None
@@ -620,7 +625,14 @@ class KernelSession:
                 if record:
                     report.errors.append(CellError(position, "Timeout", f"ran past its {limit:.0f} s limit"))
                     report.notes.append(f"cell {position} ran past its {limit:.0f} s limit and was interrupted")
+                # The cell may have forked until the interrupt landed; copies of the kernel share its sockets and
+                # would take the next request, so they go first.
+                self.kill_strays()
                 responsive = self.responsive()
+                if not responsive:
+                    # The interrupt went by message; a kernel busy forking may have let it pass. Once more, as a
+                    # signal from the host straight to the kernel's pid.
+                    self._signal_kernel(signal.SIGINT)
                 self.kill_strays()
                 if not responsive and not self.responsive():
                     self.dead = (f"cell {position} ran past its {limit:.0f} s limit and did not stop when "
