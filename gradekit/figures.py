@@ -104,8 +104,10 @@ def clean_png(data: bytes) -> bytes:
             raise FigureError("the PNG image is truncated")
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         end = pos + 12 + length
-        if not kind.isalpha() or end > len(data):
+        if not kind.isalpha():
             raise FigureError("the PNG image is malformed")
+        if end > len(data):
+            raise FigureError("the PNG image is truncated")
         body = data[pos + 8 : pos + 8 + length]
         if zlib.crc32(kind + body) != struct.unpack(">I", data[end - 4 : end])[0]:
             raise FigureError("the PNG image is corrupt (a chunk fails its checksum)")
