@@ -140,3 +140,20 @@ def test_check_mode_runs_public_checks_only():
     assert result.checks and not any(c.hidden for c in result.checks)
     machine = sum(c.points for c in result.checks if c.status != "needs_review")
     assert machine == sum(c.max_points for c in result.checks if c.status != "needs_review") < sum(FULL.values())
+
+
+def test_real_data_option_reads_that_data_and_calibrates_on_it(tmp_path, monkeypatch):
+    """--data with an IMDB-style CSV: the notebook splits and trains on it, the re-run runs on it, and the learning
+    threshold comes from the reference on it."""
+    from gradekit.datasets.sentiment import generate_corpus, write_csv
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the threshold cache lives under ~/.cache
+    data = tmp_path / "IMDB Dataset.csv"
+    write_csv(generate_corpus(3000, seed=5), data)
+    assignment = load_assignment("rnn_experiments")
+    result = grade_notebook(assignment.root / "examples" / "submissions" / "rnn_experiments" / "solution.ipynb",
+                            assignment, data=data)
+    machine = [c for c in result.checks if c.status != "needs_review"]
+    assert all(c.passed for c in machine), [c.message for c in machine if not c.passed]
+    learn = [c for c in result.checks if c.question == "learning"]
+    assert learn and all("the reference reaches" in c.message for c in learn)

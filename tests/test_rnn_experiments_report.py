@@ -82,6 +82,13 @@ def test_a_dataframe_output_is_read_from_pandas_html():
     assert [(r.config.optimizer, r.test_acc) for r in table.rows] == [("SGD", 0.496), ("Adam", 0.904)]
 
 
+def test_a_markdown_output_is_read():
+    cell = nbformat.v4.new_code_cell("display(Markdown(table))", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/markdown": FULL, "text/plain": "<IPython.core.display.Markdown object>"})])
+    table = study_report.read_table(notebook(table_cell=cell))
+    assert table.form == "a markdown output" and len(table.rows) == 11
+
+
 def test_make_examples_writes_pandas_own_layout():
     spec = importlib.util.spec_from_file_location("make_examples", ROOT / "tools" / "make_examples.py")
     tools = importlib.util.module_from_spec(spec)

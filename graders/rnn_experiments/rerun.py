@@ -123,7 +123,7 @@ def trend_problem(table: tuple[float, float], rerun: tuple[float, float], margin
     rerun_says = (f"re-running both with your code puts {'Adam' if r_gap > 0 else 'SGD'} ahead by {abs(r_gap):.2f} "
                   f"(SGD {r_sgd:.3f}, Adam {r_adam:.3f})" if shows else
                   f"re-running both with your code gives SGD {r_sgd:.3f} and Adam {r_adam:.3f}, no difference")
-    return (f"{table_says}, but {rerun_says}. A gap under {margin:.2f} counts as no difference. Report the figures "
+    return (f"{table_says}, but {rerun_says}. A gap under {margin:g} counts as no difference. Report the figures "
             "your own runs produced")
 
 
