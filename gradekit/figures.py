@@ -181,7 +181,7 @@ def has_image(outputs: Any) -> bool:
 # SVG the host draws from numbers
 
 PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#57606a")
-PANEL_W, PANEL_H = 380, 250
+PANEL_W, PANEL_H = 300, 250
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def line_chart(title: str, panels: Sequence[Panel], caption: str = "") -> Figure
     colours come from our own palette (never from the data)."""
     width = PANEL_W * max(1, len(panels))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{PANEL_H}" '
-             f'viewBox="0 0 {width} {PANEL_H}" font-family="sans-serif" font-size="11">',
+             f'viewBox="0 0 {width} {PANEL_H}" font-family="sans-serif" font-size="13">',
              f'<rect width="{width}" height="{PANEL_H}" fill="#ffffff"/>']
     for k, panel in enumerate(panels):
         parts.extend(_panel(panel, k * PANEL_W))
@@ -234,7 +234,7 @@ def _panel(panel: Panel, x0: float) -> list[str]:
     def y(v: float) -> float:
         return top + plot_h * (1 - (min(max(v, lo), hi) - lo) / (hi - lo))
 
-    out = [f'<text x="{x0 + PANEL_W / 2:.1f}" y="16" text-anchor="middle" font-size="13">'
+    out = [f'<text x="{x0 + PANEL_W / 2:.1f}" y="16" text-anchor="middle" font-size="15">'
            f'{escape(_clip(panel.title))}</text>']
     for k in range(5):
         value = lo + (hi - lo) * k / 4
@@ -256,7 +256,7 @@ def _panel(panel: Panel, x0: float) -> list[str]:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         out.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}"/>' for px, py in points)
-        lx, ly = x0 + left + (j % 2) * (plot_w / 2), top + plot_h + 44 + (j // 2) * 14
+        lx, ly = x0 + left + (j % 2) * (plot_w / 2), top + plot_h + 46 + (j // 2) * 16
         out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{color}" '
                    f'stroke-width="2"{dash}/>')
         out.append(f'<text x="{lx + 24}" y="{ly}">{escape(_clip(s.label))}</text>')
