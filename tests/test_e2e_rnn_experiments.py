@@ -44,7 +44,7 @@ EXPECTED = {
 MESSAGES = {
     ("classifier_over_padded_steps", "lstm_classifier"): "it reads every (padded) time step's output",
     ("classifier_over_padded_steps", "param_count"): "5,475,152 trainable parameters, expected 5,398,652: 76,500 "
-                                                     "more is a linear layer over 256 time steps",
+                                                     "more, what a linear layer over 256 time steps adds",
     ("classifier_over_padded_steps", "learning"): "the threshold is 85%",
     ("gru_as_embedding", "gru_classifier"): "(`embedding` is a recurrent layer, not an embedding)",
     ("label_as_string", "dataset"): "is the string",

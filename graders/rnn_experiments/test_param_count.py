@@ -25,8 +25,9 @@ def check_count(submission, reference, name, arch):
     expected = reference.count_parameters(classifiers.REFERENCE[name](*astuple(arch)))
     state = arch.hidden_dim * arch.directions
     padded = (count - expected) % (state * arch.output_dim) == 0 and count > expected
-    hint = (f": {count - expected:,} more is a linear layer over {(count - expected) // (state * arch.output_dim) + 1}"
-            " time steps instead of the final hidden state" if padded else "")
+    steps = (count - expected) // (state * arch.output_dim) + 1
+    hint = (f": {count - expected:,} more, what a linear layer over {steps} time steps adds (instead of one over the "
+            "final hidden state)" if padded else "")
     assert count == expected, f"{arch.label(name)} has {count:,} trainable parameters, expected {expected:,}{hint}"
 
 
