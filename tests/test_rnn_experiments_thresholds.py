@@ -67,7 +67,7 @@ def test_rerun_margin_is_above_noise_and_below_the_gap(reruns, settings):
         print(f"\nrnn_experiments re-run, reference {name} test accuracy, seeds {SEEDS}: "
               f"{', '.join(f'{a:.3f}' for a in values)}", end="")
     print(f"\nlargest seed-to-seed spread {spread:.3f}; Adam - SGD gap {min(gaps):.3f} to {max(gaps):.3f}; "
-          f"margin {margin:.2f}")
+          f"margin {margin:g}")
     assert margin >= 2 * spread
     assert min(gaps) >= 2 * margin
 
