@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from gradekit.config import Assignment
+from gradekit.figures import Figure
 from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
 from gradekit.results import CheckResult
 
@@ -96,6 +97,8 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
     # A written-answer check says how it read the answer, pass or fail, via record_property("reading", {...}).
     readings = [v for k, v in report.user_properties if k == "reading"]
     result.reading = readings[-1] if readings else None
+    # Pictures, pass or fail, via record_property("figure", Figure(...)).
+    result.figures = tuple(v for k, v in report.user_properties if k == "figure" and isinstance(v, Figure))
     if report.passed:
         result.passed, result.points, result.status = True, points, "passed"
         # A passing check may still say something useful, via pytest's record_property("info", "...").

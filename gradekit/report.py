@@ -25,6 +25,7 @@ from latex2mathml.converter import convert_to_element
 from markupsafe import Markup
 
 from gradekit.export import SELF_CHECK_NOTE, cell_error_text, format_number
+from gradekit.figures import Figure
 from gradekit.results import CheckResult, QuestionResult, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
 from gradekit.sandbox import Protections
@@ -248,6 +249,11 @@ def _reading_view(c: CheckResult) -> dict[str, str] | None:
     return {k: str(c.reading.get(k) or "") for k in ("answer", "parsed", "example")}
 
 
+def _figure_view(f: Figure) -> dict[str, str]:
+    """A figure as the template draws it: an <img> whose source is the figure's own data (never markup)."""
+    return {"title": f.title, "caption": f.caption, "src": f.data_uri()}
+
+
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
     for i, q in enumerate(result.questions(), start=1):
@@ -270,6 +276,7 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
                     "message_ref": ref,
                     "review": _review_view(c),
                     "reading": _reading_view(c),
+                    "figures": [_figure_view(f) for f in c.figures],
                 }
             )
         state = question_state(q)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from gradekit.figures import Figure
 
 SCHEMA = "gradekit.results/1"
 NOT_IMPLEMENTED = ": not implemented yet"
@@ -39,6 +41,21 @@ class CheckResult:
     # For written math answers: how the answer was read, so a misread is visible before submitting.
     # {"answer": student's LaTeX, "parsed": LaTeX of the expression as read, "example": its value at a small T}
     reading: dict[str, Any] | None = None
+    # Pictures the feedback page draws with the check (a student's saved curves, a chart of a re-run).
+    figures: tuple[Figure, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; `figures` only when there are some, so results without pictures read as before."""
+        data = asdict(replace(self, figures=()))
+        del data["figures"]
+        if self.figures:
+            data["figures"] = [f.to_json() for f in self.figures]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        figures = tuple(Figure.from_json(f) for f in data.get("figures") or [])
+        return cls(**{k: v for k, v in data.items() if k != "figures"}, figures=figures)
 
 
 @dataclass
@@ -138,7 +155,7 @@ class SubmissionResult:
                 {"id": q.id, "title": q.title, "points": q.points, "max_points": q.max_points}
                 for q in self.questions()
             ],
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [c.to_dict() for c in self.checks],
         }
 
     @classmethod
@@ -148,7 +165,7 @@ class SubmissionResult:
         return cls(
             student=data["student"],
             assignment=data["assignment"],
-            checks=[CheckResult(**c) for c in data["checks"]],
+            checks=[CheckResult.from_dict(c) for c in data["checks"]],
             question_titles={q["id"]: q["title"] for q in data["questions"]},
             mode=data.get("mode", "batch"),
             notes=list(data.get("notes", [])),

@@ -315,6 +315,139 @@ def last_years_notebook(nb: nbformat.NotebookNode) -> None:
     insert_cell(nb, 1, "!pip install torchtext==0.6.0\nfrom torchtext import data as legacy_data", "last-years-imports")
 
 
+# -- rnn_experiments: seed 002's labs; code mistakes as source edits, report mistakes typed into the report cells --
+# The solution carries its outputs and its table (tools/run_study.py writes them), so every example does: the
+# report is read from the saved notebook, as a student's would be.
+
+RNN_EXPERIMENTS: dict[str, list[tuple[str, str]]] = {
+    # Seed 002's LSTM: the linear layer reads every padded time step (hidden_dim * MAX_LENGTH inputs per direction).
+    "classifier_over_padded_steps": [
+        ("        self.fc = nn.Linear(hidden_dim * 2 if bidirectional else hidden_dim, output_dim)\n\n"
+         "    def forward(self, ids, length):\n        embedded = self.dropout(self.embedding(ids))            #",
+         "        self.fc = nn.Linear(hidden_dim * HyperParams.MAX_LENGTH * (2 if bidirectional else 1), output_dim)\n"
+         "\n"
+         "    def forward(self, ids, length):\n        embedded = self.dropout(self.embedding(ids))            #"),
+        ("""        _, (h_n, _) = self.lstm(packed)                         # (n_layers * directions, batch, hidden)
+        hidden = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.lstm.bidirectional else h_n[-1]
+        return self.fc(self.dropout(hidden))                    # (batch, output_dim)""",
+         """        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=HyperParams.MAX_LENGTH)
+        out = out.reshape(out.shape[0], -1)                     # (batch, MAX_LENGTH * hidden)
+        return self.fc(self.dropout(out))"""),
+        ("from torch.nn.utils.rnn import pack_padded_sequence\n",
+         "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"),
+    ],
+    # Seed 002's GRU: an nn.GRU where the embedding should be. (The seed also passed dropout_rate positionally,
+    # where nn.GRU takes `bias`; today's torch refuses that outright, which would hide the mistake modelled here.)
+    "gru_as_embedding": [
+        ("        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_index)\n"
+         "        self.gru = nn.GRU(",
+         "        self.embedding = nn.GRU(embedding_dim, hidden_dim, n_layers, dropout=dropout_rate,\n"
+         "                                bidirectional=bidirectional)\n"
+         "        self.gru = nn.GRU("),
+    ],
+    # The dataset hands the label on as it found it: the string "positive" or "negative".
+    "label_as_string": [
+        ('        return {"ids": ids, "length": len(ids), "label": 1 if self.y[idx] == "positive" else 0}',
+         '        return {"ids": ids, "length": len(ids), "label": self.y[idx]}'),
+    ],
+    # Lengths taken after padding: every review "is" as long as the longest, so the LSTM reads the padding.
+    "collate_loses_lengths": [
+        ('    return {"ids": ids, "length": lengths, "label": labels}',
+         '    return {"ids": ids, "length": torch.tensor([len(row) for row in ids]), "label": labels}'),
+    ],
+    # A conclusion written before looking at the table (seed 002's "performance reduces as you add layers", with the
+    # best row elsewhere).
+    "conclusion_contradicts_table": [
+        ("Best: 2 (test accuracy 0.910, test loss 0.231).",
+         "Best: 4, the deepest stack (it learns the most about word order)."),
+    ],
+    # Correct code written another way: a stratified split with scikit-learn, a time-first LSTM whose state is read
+    # with h_n.view(...)[-1], a GRU that puts the backward direction first.
+    "stratified_time_first": [
+        ("""    order = list(range(len(reviews)))
+    random.Random(seed).shuffle(order)
+    n_train, n_valid = round(0.7 * len(order)), round(0.1 * len(order))
+    parts = (order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :])
+    return tuple(([reviews[i] for i in part], [labels[i] for i in part]) for part in parts)""",
+         """    from sklearn.model_selection import train_test_split
+    x_rest, x_test, y_rest, y_test = train_test_split(reviews, labels, test_size=0.2, random_state=seed,
+                                                      stratify=labels)
+    x_train, x_valid, y_train, y_valid = train_test_split(x_rest, y_rest, test_size=0.125, random_state=seed,
+                                                          stratify=y_rest)
+    return (x_train, y_train), (x_valid, y_valid), (x_test, y_test)"""),
+        ("""        self.lstm = nn.LSTM(embedding_dim, hidden_dim, n_layers, batch_first=True,
+                            bidirectional=bidirectional, dropout=dropout_rate if n_layers > 1 else 0.0)""",
+         """        self.n_layers, self.directions = n_layers, 2 if bidirectional else 1
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim, n_layers,
+                            bidirectional=bidirectional, dropout=dropout_rate if n_layers > 1 else 0.0)"""),
+        ("""        embedded = self.dropout(self.embedding(ids))            # (batch, seq_len, embedding_dim)
+        packed = pack_padded_sequence(embedded, length.cpu().clamp(min=1), batch_first=True,
+                                      enforce_sorted=False)
+        _, (h_n, _) = self.lstm(packed)                         # (n_layers * directions, batch, hidden)
+        hidden = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.lstm.bidirectional else h_n[-1]""",
+         """        embedded = self.dropout(self.embedding(ids.t()))        # (seq_len, batch, embedding_dim)
+        packed = pack_padded_sequence(embedded, length.cpu().clamp(min=1), enforce_sorted=False)
+        _, (h_n, _) = self.lstm(packed)
+        last = h_n.view(self.n_layers, self.directions, ids.shape[0], -1)[-1]  # (directions, batch, hidden)
+        hidden = last.permute(1, 0, 2).reshape(ids.shape[0], -1)"""),
+        ("        hidden = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.gru.bidirectional else h_n[-1]\n",
+         "        hidden = torch.cat((h_n[-1], h_n[-2]), dim=1) if self.gru.bidirectional else h_n[-1]\n"),
+    ],
+}
+
+# What a student who expected every optimizer to work would type without running the study: plausible IMDB-like
+# figures, self-consistent (the conclusions' best settings still rank best), that the code cannot produce.
+TYPED_TABLE = """| optimizer | layers | hidden | embedding | test loss | test accuracy |
+| --- | --- | --- | --- | --- | --- |
+| SGD | 1 | 16 | 16 | 0.352 | 0.861 |
+| Adagrad | 1 | 16 | 16 | 0.331 | 0.872 |
+| RMSprop | 1 | 16 | 16 | 0.290 | 0.889 |
+| Adam | 1 | 16 | 16 | 0.301 | 0.884 |
+| Adam | 2 | 16 | 16 | 0.288 | 0.887 |
+| Adam | 3 | 16 | 16 | 0.297 | 0.885 |
+| Adam | 4 | 16 | 16 | 0.305 | 0.880 |
+| Adam | 1 | 32 | 16 | 0.299 | 0.886 |
+| Adam | 1 | 64 | 16 | 0.281 | 0.890 |
+| Adam | 1 | 16 | 32 | 0.295 | 0.886 |
+| Adam | 1 | 16 | 64 | 0.285 | 0.889 |"""
+
+
+def table_typed_in(nb: nbformat.NotebookNode) -> None:
+    answer_cell(nb, "results_table").source = TYPED_TABLE
+
+
+def dataframe_html(header: list[str], rows: list[list[str]]) -> str:
+    """A DataFrame's rich output exactly as pandas 3.1 writes it (tests/test_rnn_experiments_report.py holds
+    pandas' own output to compare with): the index as a first column under an empty header cell."""
+    style = ("<style scoped>\n    .dataframe tbody tr th:only-of-type {\n        vertical-align: middle;\n    }\n\n"
+             "    .dataframe tbody tr th {\n        vertical-align: top;\n    }\n\n"
+             "    .dataframe thead th {\n        text-align: right;\n    }\n</style>\n")
+    head = "".join(f"      <th>{h}</th>\n" for h in ["", *header])
+    body = "".join("    <tr>\n" + f"      <th>{i}</th>\n" + "".join(f"      <td>{c}</td>\n" for c in row)
+                   + "    </tr>\n" for i, row in enumerate(rows))
+    return (f'<div>\n{style}<table border="1" class="dataframe">\n  <thead>\n    <tr style="text-align: right;">\n'
+            f"{head}    </tr>\n  </thead>\n  <tbody>\n{body}  </tbody>\n</table>\n</div>")
+
+
+def table_as_dataframe(nb: nbformat.NotebookNode) -> None:
+    """The solution's table shown as a DataFrame in a code cell with the same tag, its output saved."""
+    cell = answer_cell(nb, "results_table")
+    lines = [ln for ln in cell.source.splitlines() if ln.startswith("|")]
+    header, rows = [c.strip() for c in lines[0].strip("|").split("|")], [
+        [c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
+    source = ("import pandas as pd\n\ntable = pd.DataFrame(\n    [[*key, h['test_loss'], h['test_acc']] for key, h in "
+              "results.items()],\n    columns=['optimizer', 'layers', 'hidden', 'embedding', 'test loss', "
+              "'test accuracy'],\n).round(3)\ntable")
+    code = nbformat.v4.new_code_cell(source, id="results-table-dataframe")
+    code.metadata["tags"] = ["answer:results_table", "skip-grading"]
+    code.execution_count = 40
+    code.outputs = [nbformat.v4.new_output("execute_result", execution_count=40, data={
+        "text/html": dataframe_html(header, rows),
+        "text/plain": "\n".join("  ".join(r) for r in [header, *rows])})]
+    nb.cells[nb.cells.index(cell)] = code
+
+
 if __name__ == "__main__":
     write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
     write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT)
@@ -322,3 +455,5 @@ if __name__ == "__main__":
     write_examples("theory_rnn_attention", {}, {
         "seed000": typed_in(SEED000), "seed001": typed_in(SEED001), "seed002_true_false": typed_in(SEED002),
         "answers_as_code_strings": answers_as_code_strings, "answer_tag_removed": answer_tag_removed})
+    write_examples("rnn_experiments", RNN_EXPERIMENTS, {"table_typed_in": table_typed_in,
+                                                        "table_as_dataframe": table_as_dataframe})
