@@ -162,7 +162,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Grade every assignment's bundled example submissions into REPORTS/<assignment>/."""
     out = Path(args.out)
-    for name in list_assignments():
+    for name in args.assignment or list_assignments():
         assignment = load_assignment(name)
         folder = assignment.root / "examples" / "submissions" / name
         if not folder.is_dir():
@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports")
     p.add_argument("--jobs", type=int, default=default_jobs())
     p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable); default: all")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("doctor", help="what this machine can do to sandbox a kernel; exit 1 when something is missing")
