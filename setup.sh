@@ -21,6 +21,14 @@ if [ -n "$missing" ]; then
   fi
 fi
 
+# bubblewrap installed is not enough: the kernel needs namespaces this machine lets us create.
+if command -v bwrap >/dev/null 2>&1 && ! bwrap --unshare-all --die-with-parent --ro-bind / / true 2>/dev/null; then
+  echo "warning: bubblewrap cannot create namespaces here, so kernels would run without the sandbox." >&2
+  echo "  fix: allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or" >&2
+  echo "  user.max_user_namespaces > 0), or run as root, or in a container that permits them." >&2
+  echo "  \`python grade.py doctor\` lists every protection and what it needs." >&2
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'

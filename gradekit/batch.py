@@ -38,6 +38,7 @@ class BatchOptions:
     data: Path | None = None
     resume: bool = False
     quiet: bool = False
+    worker_timeout: float | None = None  # seconds per notebook; None: from the assignment (worker_limit)
 
 
 def find_submissions(folder: Path) -> list[Path]:
@@ -55,7 +56,7 @@ def grade_in_worker(path: Path, assignment: Assignment, out_json: Path, options:
            "--root", str(assignment.root), "--out", str(out_json), "--sandbox", options.sandbox]
     if options.data:
         cmd += ["--data", str(options.data)]
-    limit = worker_limit(assignment)
+    limit = options.worker_timeout or worker_limit(assignment)
     student = path.stem
     # The worker's output goes to a file of which only the tail is read: whatever a worker prints, the batch,
     # which holds the whole class, keeps a bounded amount of it.

@@ -1,4 +1,4 @@
-"""The command line: `grade check | batch | release | data | similarity` (also `python grade.py ...`)."""
+"""The command line: `grade check | batch | release | data | similarity | doctor` (also `python grade.py ...`)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gradekit.doctor import examine, report
+
+    text, ready = report(examine())
+    print(text)
+    return 0 if ready else 1
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     from gradekit import similarity
 
@@ -154,7 +162,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Grade every assignment's bundled example submissions into REPORTS/<assignment>/."""
     out = Path(args.out)
-    for name in list_assignments():
+    for name in args.assignment or list_assignments():
         assignment = load_assignment(name)
         folder = assignment.root / "examples" / "submissions" / name
         if not folder.is_dir():
@@ -208,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports")
     p.add_argument("--jobs", type=int, default=default_jobs())
     p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable); default: all")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("doctor", help="what this machine can do to sandbox a kernel; exit 1 when something is missing")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("data", help="write an assignment's bundled data set for local work")
     p.add_argument("assignment")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 
 class ConfigError(ValueError):

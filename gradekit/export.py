@@ -40,8 +40,11 @@ def format_number(value: float, digits: int = 4) -> str:
 
 
 def csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formula injection: a leading = + - @ (or tab / CR) gets an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    """Neutralise spreadsheet formula injection: a leading = + - @ (or tab / CR) gets an apostrophe. A carriage
+    return inside is written as the two characters \\r: the csv module does not quote it (our lines end with
+    "\\n"), and spreadsheets would start a new row there."""
+    text = "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return text.replace("\r", "\\r")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -218,3 +222,36 @@ def test_infer_assignment_of_an_unreadable_notebook_is_a_usage_error(tmp_path):
 
 def test_committed_template_names_its_assignment_for_check():
     assert infer_assignment(TEMPLATE, None) == "rnn_sentiment"
+
+
+# ------------------------------------------------------------------------------- the commands, for real
+
+THEORY = ROOT / "examples" / "submissions" / "theory_rnn_attention"
+
+
+def grade_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "grade.py"), *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.e2e
+def test_check_of_a_good_notebook_exits_0_prints_the_table_and_writes_the_feedback(tmp_path):
+    notebook = tmp_path / "mine.ipynb"
+    shutil.copy(THEORY / "solution.ipynb", notebook)
+    out = grade_cli("check", str(notebook), "--assignment", "theory_rnn_attention")
+    assert out.returncode == 0, out.stderr[-2000:]
+    # the solution earns every public machine-checked point; its 5 points of free text wait for a TA
+    assert "Score: 16 / 21 (public checks, 5 awaiting a TA)" in out.stdout, out.stdout
+    feedback = tmp_path / "mine.feedback.html"
+    assert feedback.exists() and "Q3" in feedback.read_text() and f"Feedback page: {feedback}" in out.stdout
+
+
+@pytest.mark.e2e
+def test_demo_grades_the_examples_into_reports(tmp_path):
+    out = grade_cli("demo", "--assignment", "theory_rnn_attention", "--out", str(tmp_path / "reports"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    reports = tmp_path / "reports" / "theory_rnn_attention"
+    students = {p.stem for p in THEORY.glob("*.ipynb")}
+    assert {p.stem for p in (reports / "results").glob("*.json")} == students
+    assert (reports / "index.html").exists() and (reports / "gradebook.csv").exists()
+    assert len((reports / "gradebook.csv").read_text().splitlines()) == len(students) + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -158,6 +160,13 @@ def test_gradebook_csv_quotes_special_characters():
 @pytest.mark.parametrize("student", ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)"])
 def test_gradebook_csv_formula_injection_guard(student):
     assert gradebook_csv([make(student)], []).splitlines()[1].startswith("'" + student)
+
+
+@pytest.mark.parametrize("student", ["\t=cmd|' /C calc'!A0", "\r=1+1"])
+def test_gradebook_csv_guards_tab_and_carriage_return_prefixes(student):
+    """A spreadsheet strips a leading tab or CR and then reads the formula behind it."""
+    header, row = list(csv.reader(io.StringIO(gradebook_csv([make(student)], []), newline="")))
+    assert header[0] == "student" and row[0] == "'" + student.replace("\r", "\\r")  # one row, guarded
 
 
 @pytest.mark.parametrize("student", ["alice", "a=b", "1+1"])

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from gradekit.release import BEGIN, END, ReleaseError, release_notebook, strip_solution
+from gradekit.config import list_assignments, load_assignment
+from gradekit.release import BEGIN, END, ReleaseError, release, release_notebook, strip_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "assignments" / "rnn_sentiment" / "rnn_sentiment.ipynb"
@@ -210,3 +211,24 @@ def test_no_solution_line_appears_in_committed_template(solution, template):
 def test_example_template_submission_matches_committed_template(template):
     example = nbformat.read(EXAMPLE_TEMPLATE, as_version=4)
     assert cell_view(example) == cell_view(template)
+
+
+# ------------------------------------------------------------------ every assignment's committed files
+
+
+@pytest.mark.parametrize("name", list_assignments(ROOT))
+def test_every_committed_template_is_byte_for_byte_what_release_writes(name, tmp_path):
+    """`grade release` into a fresh folder gives exactly the committed student_template/ file."""
+    written = release(load_assignment(name, ROOT), tmp_path)
+    committed = ROOT / "student_template" / f"{name}.ipynb"
+    assert committed.read_bytes() == written.read_bytes(), (
+        f"student_template/{name}.ipynb has drifted from its solution notebook: run `python grade.py release`")
+
+
+@pytest.mark.parametrize("name", list_assignments(ROOT))
+def test_every_examples_template_is_the_committed_template(name):
+    example = ROOT / "examples" / "submissions" / name / "template.ipynb"
+    if not example.exists():
+        pytest.fail(f"examples/submissions/{name}/ has no template.ipynb (the untouched template must score 0)")
+    committed = nbformat.read(ROOT / "student_template" / f"{name}.ipynb", as_version=4)
+    assert cell_view(nbformat.read(example, as_version=4)) == cell_view(committed)

@@ -1,0 +1,133 @@
+"""The paths a grading takes when something runs long or breaks, each taken for real: the whole-notebook time
+limit, a student function that hangs when a grader calls it, the learning check's own time limit, a worker
+process that crashes or runs past its wall-clock limit, and `--resume` over a damaged or half-written result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gradekit.batch import BatchOptions, run_batch
+from gradekit.config import load_assignment
+from gradekit.kernel import KernelSession
+from gradekit.proxy import Submission, SubmissionTimeout
+from gradekit.results import SubmissionResult
+from gradekit.runner import grade_notebook
+from gradekit.sandbox import Sandbox
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+RNN_SOLUTION = ROOT / "examples" / "submissions" / "rnn_sentiment" / "solution.ipynb"
+
+
+@contextlib.contextmanager
+def kernel(tmp_path: Path, **limits):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with KernelSession(scratch, Sandbox(scratch=scratch), **limits) as session:
+        yield session
+
+
+# ------------------------------------------------------------------------------------------ time limits
+
+
+def test_the_whole_notebook_limit_stops_at_the_cell_it_reaches(tmp_path):
+    with kernel(tmp_path, cell_timeout=30, notebook_timeout=4) as session:
+        report = session.run_notebook([(1, "import time; time.sleep(1.5)"), (2, "time.sleep(1.5)"),
+                                       (3, "time.sleep(1.5)"), (4, "never = 1")])
+    assert report.aborted is not None and report.aborted.startswith("the notebook ran past its 4 s limit; cells "
+                                                                     "from cell 3 on were not run")
+    assert report.cells_run == 2
+
+
+def test_a_function_that_hangs_when_a_grader_calls_it_costs_that_call(tmp_path):
+    code = "import time\ndef slow():\n    time.sleep(600)\n\ndef fast():\n    return 'fast'"
+    with kernel(tmp_path, cell_timeout=30) as session:
+        session.run_notebook([(1, code)])
+        submission = Submission(session)
+        with pytest.raises(SubmissionTimeout, match=r"slow\(\) ran past its 2 s limit"):
+            submission.call("slow", timeout=2)
+        assert submission.call("fast") == "fast"  # interrupted, the same kernel answers again
+
+
+def test_the_learning_check_has_its_own_time_limit(tmp_path):
+    """A train that is correct but far too slow fails the learning check with a time-limit message; the probe
+    of train and evaluate (a few batches) still passes."""
+    nb = nbformat.read(RNN_SOLUTION, as_version=4)
+    cell = next(c for c in nb.cells if "def train(" in c.source)
+    cell.source = "import time\n" + cell.source.replace("    for batch in iterator:\n",
+                                                        "    for batch in iterator:\n        time.sleep(0.3)\n", 1)
+    assert "time.sleep(0.3)" in cell.source
+    assignment = load_assignment("rnn_sentiment", ROOT)
+    assignment = dataclasses.replace(assignment, settings={**assignment.settings, "learn_timeout": 6})
+    notebook = tmp_path / "slow_train.ipynb"
+    nbformat.write(nb, notebook)
+    result = grade_notebook(notebook, assignment)
+    learning = next(q for q in result.questions() if q.id == "accuracy_threshold")
+    assert learning.points == 0
+    assert any("training RNNClassifier with your train ran past its 6 s limit" in m for m in learning.messages), \
+        learning.messages
+    assert result.question_scores()["build_vocab"] == 6  # nothing else is charged for the learning check's time
+
+
+# ------------------------------------------------------------------------------------ the batch's workers
+
+
+def fake_project(tmp_path: Path, conftest: str) -> Path:
+    """A project with one assignment whose graders' conftest does `conftest` when it is imported."""
+    root = tmp_path / "project"
+    (root / "assignments" / "toy").mkdir(parents=True)
+    (root / "assignments" / "toy" / "assignment.toml").write_text(
+        '[assignment]\ntitle = "Toy"\n\n[[questions]]\nid = "q1"\ntitle = "Q1"\n')
+    graders = root / "graders" / "toy"
+    graders.mkdir(parents=True)
+    (graders / "conftest.py").write_text(textwrap.dedent(conftest))
+    (graders / "test_q1.py").write_text("import pytest\n\n@pytest.mark.question('q1', points=1)\ndef test_x():\n"
+                                        "    pass\n")
+    return root
+
+
+def submissions(tmp_path: Path, *names: str) -> Path:
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in names:
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), folder / f"{name}.ipynb")
+    return folder
+
+
+def test_a_worker_that_crashes_costs_its_own_row(tmp_path):
+    root = fake_project(tmp_path, "import os\nos._exit(3)\n")
+    results = run_batch(submissions(tmp_path, "ann"), load_assignment("toy", root), tmp_path / "out",
+                        BatchOptions(quiet=True))
+    assert [r.student for r in results] == ["ann"]
+    assert results[0].error.startswith("the grader process for this notebook failed")
+    assert (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[1].startswith("ann,0,")
+
+
+def test_a_worker_past_its_wall_clock_limit_is_stopped(tmp_path):
+    root = fake_project(tmp_path, "import time\ntime.sleep(600)\n")
+    results = run_batch(submissions(tmp_path, "bob"), load_assignment("toy", root), tmp_path / "out",
+                        BatchOptions(quiet=True, worker_timeout=5))
+    assert results[0].error == "grading this notebook took longer than 5 s and was stopped"
+
+
+def test_resume_regrades_a_damaged_result_and_ignores_a_half_written_one(tmp_path):
+    root = fake_project(tmp_path, "")
+    assignment = load_assignment("toy", root)
+    folder, out = submissions(tmp_path, "cat", "dan"), tmp_path / "out"
+    run_batch(folder, assignment, out, BatchOptions(quiet=True))
+    good = (out / "results" / "dan.json").read_text()
+    (out / "results" / "cat.json").write_text(good[: len(good) // 2])  # damaged: a truncated file
+    (out / "results" / ".dan.json.x1y2.tmp").write_text("{")  # what a kill during an atomic write leaves
+    results = run_batch(folder, assignment, out, BatchOptions(quiet=True, resume=True))
+    assert [r.student for r in results] == ["cat", "dan"] and all(r.score == 1 for r in results)
+    assert json.loads((out / "results" / "cat.json").read_text())["student"] == "cat"
+    assert (out / "results" / "dan.json").read_text() == good  # kept, not regraded
+    assert SubmissionResult.read_json(out / "results" / "cat.json").checks[0].passed
