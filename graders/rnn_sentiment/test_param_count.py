@@ -1,22 +1,19 @@
-"""Q8 parameter counts: the architecture's count, and the notebook's model within its budget."""
+"""Q8 parameter counts: the architecture's count, and the notebook's model within its budget. Counted from what
+the module tree holds (gradekit.checks.module_parameters), never from methods a notebook can replace."""
 
 import pytest
-import torch
 
+from gradekit import checks
 from gradekit.proxy import NotImplementedByStudent
 from gradekit.results import NOT_IMPLEMENTED
 
 Q = "param_count"
 
 
-def trainable(module) -> int:
-    return sum(int(torch.Size(p["shape"]).numel()) for p in module.parameters() if p["requires_grad"])
-
-
 @pytest.mark.question(Q, points=1)
 def test_architecture_count(submission, reference):
     """RNNClassifier(25002, 100, 256) has the reference's parameter count"""
-    count = trainable(submission.new("RNNClassifier", 25002, 100, 256))
+    count = checks.trainable_count(checks.module_parameters(submission.new("RNNClassifier", 25002, 100, 256)))
     expected = reference.count_parameters(reference.RNNClassifier(25002, 100, 256))
     assert count == expected, (
         f"RNNClassifier(25002, 100, 256) has {count:,} trainable parameters, expected {expected:,}: embedding "
@@ -36,5 +33,5 @@ def test_notebook_model_within_budget(submission, assignment):
         raise NotImplementedByStudent(f"`model`{NOT_IMPLEMENTED} (it is still None: create it in the Q8 cell)")
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
-    count = trainable(model)
+    count = checks.trainable_count(checks.module_parameters(model))
     assert 0 < count <= budget, f"`model` has {count:,} trainable parameters; the budget is {budget:,}"
