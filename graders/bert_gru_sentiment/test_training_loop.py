@@ -1,5 +1,8 @@
 """Q3d fit: the epoch loop saves the model with the best validation loss. Judged with scripted train and
-evaluate (swapped in for the call, then restored) so that which epoch is best is known in advance."""
+evaluate (swapped in for the call, then restored) so that which epoch is best is known to the graders; the
+scripted losses are drawn per grading run, so it is not known to a fit written for one case seen in feedback."""
+
+import random
 
 import pytest
 
@@ -36,29 +39,52 @@ result = {"saved_epoch": float(weights[0].flatten()[0]) if weights else None, "e
 """
 
 
+def scripted_losses(rng: random.Random) -> tuple[list[float], int]:
+    """(validation losses, the 1-based epoch with the lowest): the lowest is neither the first nor the last, and
+    two epochs after it comes one lower than the epoch before it but not the lowest, which is what a fit that
+    saves on "lower than the previous epoch" saves instead."""
+    n = rng.randint(4, 6)
+    best = rng.randint(1, n - 3)  # 0-based
+    low = rng.randint(20, 40) / 100
+    losses = [low + rng.randint(10, 40) / 100 for _ in range(n)]
+    losses[best] = low
+    losses[best + 1] = low + rng.randint(25, 40) / 100
+    losses[best + 2] = low + rng.randint(2, 20) / 100
+    return [round(v, 2) for v in losses], best + 1
+
+
 @pytest.fixture(scope="module")
-def run(submission):
+def script(seed):
+    return scripted_losses(random.Random(seed))
+
+
+@pytest.fixture(scope="module")
+def run(submission, script):
+    losses, _ = script
     return submission.run(SCRIPTED, what="fit(model, train_iterator, valid_iterator, optimizer, criterion, n_epochs)",
-                          name="fit", valid_losses=[0.5, 0.3, 0.4, 0.35], path="gk_fit_check.pt")
+                          name="fit", valid_losses=losses, path="gk_fit_check.pt")
 
 
 @pytest.mark.question(Q, points=1)
-def test_runs_every_epoch(run):
+def test_runs_every_epoch(run, script):
     """fit trains and evaluates once per epoch"""
-    assert run["epochs_run"] == 4, f"fit ran train {run['epochs_run']} times for n_epochs=4"
+    n = len(script[0])
+    assert run["epochs_run"] == n, f"fit ran train {run['epochs_run']} times for n_epochs={n}"
 
 
 @pytest.mark.question(Q, points=2)
-def test_saves_the_best_validation_model(run):
+def test_saves_the_best_validation_model(run, script):
     """The saved state is the epoch with the lowest validation loss"""
+    losses, best = script
     saved = run["saved_epoch"]
     assert saved is not None, "fit did not save a state_dict to `path`"
-    assert saved == 2.0, (
-        f"validation losses were 0.5, 0.3, 0.4, 0.35: the file should hold epoch 2's weights, it holds epoch "
-        f"{saved:g}'s. Save only when the validation loss is the lowest so far (not lower than the previous epoch)")
+    assert saved == float(best), (
+        f"validation losses were {', '.join(f'{v:g}' for v in losses)}: the file should hold epoch {best}'s "
+        f"weights, it holds epoch {saved:g}'s. Save only when the validation loss is the lowest so far (not lower "
+        "than the previous epoch)")
 
 
 @pytest.mark.question(Q, points=0.5)
-def test_returns_the_history(run):
+def test_returns_the_history(run, script):
     """fit returns one result per epoch"""
-    assert run["history"] == 4, "fit should return a list with one entry per epoch"
+    assert run["history"] == len(script[0]), "fit should return a list with one entry per epoch"
