@@ -7,6 +7,7 @@ the type of the former: a student function may return a list, None or a handle w
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -103,15 +104,15 @@ def _parameter_rows(rows: Any, what: str) -> list[dict]:
     return rows
 
 
-def agrees_with_storage(audit: Any, label: str, stored: dict[str, torch.Tensor] | None = None) -> None:
-    """Fail unless `label`'s own state_dict() and parameters() report what its storage holds (see
-    kernel_side.audit). `stored` (name -> tensor) lets entries that are copies rather than views be compared
-    by value."""
+def disagreement(audit: Any, label: str, stored: dict[str, torch.Tensor] | None = None) -> str:
+    """Why `label`'s own state_dict() and parameters() do not report what its storage holds (see
+    kernel_side.audit), for the student; "" when they do. `stored` (name -> tensor) lets entries that are copies
+    rather than views be compared by value."""
     audit = _fields(audit, f"{label}'s parameters", stored_keys=dict, stored_parameters=list)
     fix = ("; nothing that reads the model (an optimizer, torch.save, a parameter count) then sees it as it is. "
            "Remove any override of state_dict, parameters or named_parameters, on your class or on nn.Module")
     if audit.get("error") is not None:
-        pytest.fail(f"{label}.state_dict() or .parameters() raised {str(audit['error'])[:300]}{fix}")
+        return f"{label}.state_dict() or .parameters() raised {str(audit['error'])[:300]}{fix}"
     keys, other, reported = audit.get("state_dict_keys"), audit.get("state_dict_other"), audit.get("parameters")
     if not (isinstance(keys, list) and isinstance(other, dict) and isinstance(reported, list)):
         _fields(None, f"{label}'s parameters")
@@ -136,15 +137,20 @@ def agrees_with_storage(audit: Any, label: str, stored: dict[str, torch.Tensor] 
             changed.append(key)
     if changed:
         problems.append(f"state_dict() reports other values for {_names(changed)} than the module holds")
-    names = audit["stored_parameters"]
     if any(r is None for r in reported):
         problems.append(f"parameters() returns {sum(r is None for r in reported)} tensor(s) the module does not "
                         "hold")
-    hidden = [n for n in names if n not in reported]
+    hidden = [n for n in audit["stored_parameters"] if n not in reported]
     if hidden:
         problems.append(f"parameters() leaves out {_names(hidden)}")
-    if problems:
-        pytest.fail(f"{label} does not report what it holds: {'; '.join(problems)}{fix}")
+    return f"{label} does not report what it holds: {'; '.join(problems)}{fix}" if problems else ""
+
+
+def agrees_with_storage(audit: Any, label: str, stored: dict[str, torch.Tensor] | None = None) -> None:
+    """Fail with `disagreement`'s message unless the module reports what it holds."""
+    why = disagreement(audit, label, stored)
+    if why:
+        pytest.fail(why)
 
 
 def _names(names: list[str]) -> str:
@@ -152,32 +158,53 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def module_state(module: Remote) -> dict[str, torch.Tensor]:
-    """The module's state dict as its tree holds it, after checking that its own state_dict() and
-    parameters() agree (a module that hides or invents tensors fails here)."""
-    reply = _fields(module.state_dict(), f"{module.label}'s parameters", parameters=list, state=dict, audit=dict)
-    _parameter_rows(reply["parameters"], f"{module.label}'s parameters")
+@dataclass(frozen=True)
+class ModuleReading:
+    """What a kernel module holds, read from its storage: parameter rows (named_parameters' order and names),
+    the state dict, and `disagreement`, why its own state_dict() / parameters() report otherwise ("" if not)."""
+
+    label: str
+    rows: list[dict]
+    state: dict[str, torch.Tensor]
+    disagreement: str
+
+    def assert_agrees(self) -> None:
+        if self.disagreement:
+            pytest.fail(self.disagreement)
+
+    def parameters(self, values: bool = False) -> list[dict]:
+        """The rows, with each parameter's tensor under "value" when asked."""
+        return [{**row, "value": self.state[row["name"]]} if values else dict(row) for row in self.rows]
+
+
+def read_module(module: Remote) -> ModuleReading:
+    """What `module` holds and whether it says so (one request). A check that counts or reports on parameters
+    calls `assert_agrees()` after its own assertion; one that only loads weights into what the module holds
+    need not."""
+    what = f"{module.label}'s parameters"
+    reply = _fields(module.state_dict(), what, parameters=list, state=dict, audit=dict)
+    rows = _parameter_rows(reply["parameters"], what)
     state = reply["state"]
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        _fields(None, f"{module.label}'s parameters")
-    agrees_with_storage(reply["audit"], module.label, state)
-    return state
+        _fields(None, what)
+    if not all(row["name"] in state and list(state[row["name"]].shape) == row["shape"] for row in rows):
+        _fields(None, what)
+    return ModuleReading(module.label, rows, state, disagreement(reply["audit"], module.label, state))
+
+
+def module_state(module: Remote) -> dict[str, torch.Tensor]:
+    """The module's state dict as its tree holds it; fails if its own state_dict() or parameters() disagree."""
+    reading = read_module(module)
+    reading.assert_agrees()
+    return reading.state
 
 
 def module_parameters(module: Remote, values: bool = False) -> list[dict]:
     """[{name, shape, requires_grad[, value]}] of the parameters the module holds, as named_parameters() would
-    list them, after the same agreement check as `module_state`."""
-    reply = _fields(module.state_dict(), f"{module.label}'s parameters", parameters=list, state=dict, audit=dict)
-    rows = _parameter_rows(reply["parameters"], f"{module.label}'s parameters")
-    state = reply["state"]
-    agrees_with_storage(reply["audit"], module.label, state)
-    if values:
-        for row in rows:
-            value = state.get(row["name"])
-            if not isinstance(value, torch.Tensor) or list(value.shape) != row["shape"]:
-                _fields(None, f"{module.label}'s parameters")
-            row["value"] = value
-    return rows
+    list them; fails if its own state_dict() or parameters() disagree."""
+    reading = read_module(module)
+    reading.assert_agrees()
+    return reading.parameters(values)
 
 
 def trainable_count(rows: list[dict]) -> int:
@@ -214,7 +241,7 @@ def load_drawn_weights(submission: Any, module: Remote, gen: torch.Generator,
                        adjust: Any = None) -> dict[str, torch.Tensor]:
     """Draw every parameter of `module` (see `draw_like`), optionally `adjust(drawn)` in place (a padding row
     kept at zero, say), load them into the kernel's module and return them, name -> tensor."""
-    rows = module_parameters(module)
+    rows = read_module(module).rows  # what it holds: whatever it reports, these are the weights it computes with
     drawn = draw_like({row["name"]: row["shape"] for row in rows}, gen)
     if adjust is not None:
         adjust(drawn)

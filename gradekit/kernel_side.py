@@ -430,8 +430,8 @@ def _storage(module: Any) -> tuple[dict, dict, dict, Any]:
     parts = []
     for key in ("_parameters", "_buffers", "_modules"):
         part = _DICT.get(own, key)
-        if _TYPE(part) is not _DICT:
-            what = "missing" if part is None else f"a {_class_name(_TYPE(part))}, not a plain dict"
+        if not _derives(_TYPE(part), _DICT):  # a dict subclass is read with dict's own methods: it hides nothing
+            what = "missing" if part is None else f"a {_class_name(_TYPE(part))}, not a dict"
             raise UnreadableModule(f"a {_class_name(_TYPE(module))}'s {key} is {what}: is it an nn.Module "
                                    "built with super().__init__(), and does your code replace its storage?")
         for name in _DICT.keys(part):
@@ -439,7 +439,7 @@ def _storage(module: Any) -> tuple[dict, dict, dict, Any]:
                 raise UnreadableModule(f"a {_class_name(_TYPE(module))}'s {key} has a key that is not a string")
         parts.append(part)
     transient = _DICT.get(own, "_non_persistent_buffers_set", _SET())
-    if _TYPE(transient) is not _SET:
+    if not _derives(_TYPE(transient), _SET):
         raise UnreadableModule(f"a {_class_name(_TYPE(module))}'s _non_persistent_buffers_set is not a set")
     return parts[0], parts[1], parts[2], transient
 
@@ -507,7 +507,7 @@ def stored_state(module: Any) -> dict:
                 if p is not None:
                     state[dot + name] = api.detach(_check_tensor(api, p, dot + name))
             for name, b in _DICT.items(buffers):
-                if b is not None and name not in transient:
+                if b is not None and not _SET.__contains__(transient, name):
                     state[dot + name] = api.detach(_check_tensor(api, b, dot + name))
     return state
 

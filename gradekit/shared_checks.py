@@ -39,20 +39,28 @@ def binary_accuracy_matches_reference(submission: Submission, reference: Callabl
     assert abs(got - expected) < 1e-6, f"binary_accuracy gave {got:.4f} on {n} logits, expected {expected:.4f}{hint}"
 
 
-def binary_accuracy_hand_made_case(submission: Submission, reference: Callable, gen: torch.Generator) -> None:
-    """A handful of logits near 0 (where rounding a logit, or a threshold of 0.5 on it, goes wrong) and far from
-    it, with labels: drawn per run, so that no table of answers to a case seen in the feedback can pass."""
+def near_zero_case(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, labels): a handful of logits near 0 and far from it, rounded to 2 decimals so that the feedback
+    shows them exactly. Every small positive logit is labelled 1, so rounding a logit, or a threshold of 0.5 on
+    it, always scores lower than the right answer; one large logit is labelled wrongly, so that answer is neither
+    0 nor 1. Drawn per run: no table of answers to a case seen in feedback fits."""
     n = int(torch.randint(4, 8, (), generator=gen))
     small = torch.rand(n, generator=gen) < 0.5
+    small[0], small[1] = True, False
     size = torch.where(small, 0.05 + 0.4 * torch.rand(n, generator=gen), 1 + 3 * torch.rand(n, generator=gen))
     preds = size * (torch.randint(0, 2, (n,), generator=gen) * 2 - 1)
-    preds[0] = 0.05 + 0.4 * torch.rand((), generator=gen)  # a small positive logit: it predicts 1
+    preds[0] = preds[0].abs()  # a small positive logit: it predicts 1
     y = torch.randint(0, 2, (n,), generator=gen).float()
-    y[0], y[1] = 1.0, float(preds[1] <= 0)  # one right, one wrong: the answer is neither 0 nor 1
-    shown = [round(float(p), 2) for p in preds]
-    preds = torch.tensor(shown)
+    y[small & (preds > 0)] = 1.0
+    y[1] = float(preds[1] <= 0)  # a large logit, labelled the other way
+    return torch.tensor([round(float(p), 2) for p in preds]), y
+
+
+def binary_accuracy_hand_made_case(submission: Submission, reference: Callable, gen: torch.Generator) -> None:
+    preds, y = near_zero_case(gen)
     got = checks.number(submission.call("binary_accuracy", preds, y), "binary_accuracy(preds, y)")
     expected = float(reference(preds, y))
+    shown = [round(float(p), 2) for p in preds]
     assert abs(got - expected) < 1e-6, (
         f"binary_accuracy({shown}, {[int(v) for v in y.tolist()]}) gave {got:.4f}, expected {expected:.4f} (a "
         "logit above 0 predicts 1)")

@@ -6,6 +6,8 @@ import random
 
 import pytest
 
+import cases
+
 Q = "training_loop"
 
 SCRIPTED = """
@@ -39,23 +41,9 @@ result = {"saved_epoch": float(weights[0].flatten()[0]) if weights else None, "e
 """
 
 
-def scripted_losses(rng: random.Random) -> tuple[list[float], int]:
-    """(validation losses, the 1-based epoch with the lowest): the lowest is neither the first nor the last, and
-    two epochs after it comes one lower than the epoch before it but not the lowest, which is what a fit that
-    saves on "lower than the previous epoch" saves instead."""
-    n = rng.randint(4, 6)
-    best = rng.randint(1, n - 3)  # 0-based
-    low = rng.randint(20, 40) / 100
-    losses = [low + rng.randint(10, 40) / 100 for _ in range(n)]
-    losses[best] = low
-    losses[best + 1] = low + rng.randint(25, 40) / 100
-    losses[best + 2] = low + rng.randint(2, 20) / 100
-    return [round(v, 2) for v in losses], best + 1
-
-
 @pytest.fixture(scope="module")
 def script(seed):
-    return scripted_losses(random.Random(seed))
+    return cases.scripted_losses(random.Random(seed))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ Q = "embedding"
 
 def table_of(module, num_embeddings, embedding_dim, values=False):
     """The student's table, found by shape whatever they named it: its row {name, shape[, value]}."""
-    params = checks.module_parameters(module, values=values)
+    params = checks.read_module(module).parameters(values)
     tables = [p for p in params if tuple(p["shape"]) == (num_embeddings, embedding_dim)]
     if len(tables) != 1:
         pytest.fail(f"Embedding({num_embeddings}, {embedding_dim}, ...) should have one weight parameter of shape "

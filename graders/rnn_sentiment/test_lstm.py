@@ -81,7 +81,7 @@ def run(submission, x, lengths=None, gen=None):
     lstm = submission.new("LSTM", IN, H)
     weights = None
     if gen is not None:
-        rows = checks.module_parameters(lstm)
+        rows = checks.read_module(lstm).rows
         drawn = checks.draw_like({row["name"]: row["shape"] for row in rows}, gen)
         checks.load_weights(submission, lstm, drawn)
         weights = [{**row, "value": drawn[row["name"]]} for row in rows]
@@ -139,8 +139,10 @@ def test_padding_does_not_change_final_state(submission, reference, gen):
 @pytest.mark.question(Q, points=0.5, hidden=True)
 def test_parameter_count_matches_nn_lstm(submission):
     """Has as many parameters as nn.LSTM(100, 256)"""
-    count = checks.trainable_count(checks.module_parameters(submission.new("LSTM", 100, 256)))
+    reading = checks.read_module(submission.new("LSTM", 100, 256))
+    count = checks.trainable_count(reading.rows)
     expected = sum(p.numel() for p in torch.nn.LSTM(100, 256).parameters())
     assert count == expected, (
         f"LSTM(100, 256) has {count:,} trainable parameters, expected {expected:,} (4 gates x hidden x "
         "(input + hidden + 2 biases))")
+    reading.assert_agrees()

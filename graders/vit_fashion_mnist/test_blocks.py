@@ -142,8 +142,10 @@ result = seen[0] if seen else None
 def test_single_full_width_head_needs_no_projection(submission, gen):
     """With heads=1 and dim_head=dim, to_out is the identity"""
     attn = submission.new("Attention", 16, heads=1, dim_head=16)
-    extra = [p["name"] for p in checks.module_parameters(attn) if "to_out" in p["name"]]
+    reading = checks.read_module(attn)
+    extra = [p["name"] for p in reading.rows if "to_out" in p["name"]]
     assert not extra, f"with one head of width dim, to_out should be nn.Identity(); it has parameters {extra}"
+    reading.assert_agrees()
     x = torch.randn(2, 5, 16, generator=gen)
     checks.shape(attn(x, no_grad=True), (2, 5, 16), "Attention(16, heads=1, dim_head=16) output")
 
@@ -162,7 +164,7 @@ def test_transformer_matches_reference(submission, reference, gen):
     """With the same weights (drawn by the graders) loaded into yours and the reference, the outputs agree"""
     t = submission.new("Transformer", 16, 2, 2, 8, 32)
     t.method("eval")
-    state = checks.module_state(t)
+    state = checks.read_module(t).state
     ref = reference.Transformer(16, 2, 2, 8, 32).eval()
     if set(state) != set(ref.state_dict()):
         pytest.fail("Transformer's parameters are not laid out as layers.<i>.0 (PreNorm(Attention)) and "

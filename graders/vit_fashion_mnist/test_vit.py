@@ -26,10 +26,12 @@ def test_output_shape(submission, batch, pool, gen):
 @pytest.mark.question(Q, points=1)
 def test_positional_embedding_covers_patches_and_class_token(submission):
     """pos_embedding has one position per patch plus one for the class token"""
-    params = {p["name"]: tuple(p["shape"]) for p in checks.module_parameters(submission.new("ViT", **SMALL))}
+    reading = checks.read_module(submission.new("ViT", **SMALL))
+    params = {p["name"]: tuple(p["shape"]) for p in reading.rows}
     want = (1, (28 // 7) ** 2 + 1, 16)
     assert params.get("pos_embedding") == want, (
         f"pos_embedding should have shape {want} (16 patches + the class token); it is {params.get('pos_embedding')}")
+    reading.assert_agrees()
 
 
 @pytest.mark.question(Q, points=1)
@@ -68,7 +70,7 @@ def test_outputs_match_reference_with_your_weights(submission, reference, seed_c
     """With the same weights (drawn by the graders) loaded into yours and the reference ViT, the outputs agree"""
     vit = submission.new("ViT", **seed_config)
     vit.method("eval")
-    state = checks.module_state(vit)
+    state = checks.read_module(vit).state
     model = reference.ViT(**seed_config).eval()
     missing = set(model.state_dict()) - set(state)
     if missing:
@@ -88,7 +90,9 @@ def test_outputs_match_reference_with_your_weights(submission, reference, seed_c
 @pytest.mark.question("param_count", points=2)
 def test_seed_config_parameter_count(submission, reference, seed_config):
     """The seed notebook's ViT has 499,722 trainable parameters"""
-    count = checks.trainable_count(checks.module_parameters(submission.new("ViT", **seed_config)))
+    reading = checks.read_module(submission.new("ViT", **seed_config))
+    count = checks.trainable_count(reading.rows)
     want = reference.count_parameters(reference.ViT(**seed_config))
     assert count == want, (f"ViT(image_size=28, patch_size=4, ..., dim=64, depth=6, heads=4, mlp_dim=128) has "
                            f"{count:,} trainable parameters, expected {want:,}")
+    reading.assert_agrees()
