@@ -140,6 +140,8 @@ def test_scripted_losses_have_one_best_epoch_and_a_trap_after_it():
         assert 1 < best < len(losses)  # saving the first or the last epoch is wrong
         previous_rule = max(i for i in range(1, len(losses)) if losses[i] < losses[i - 1])
         assert previous_rule != best - 1  # "lower than the epoch before" saves another epoch
+        (_, a), (_, b) = bert_cases.scripted_pair(random.Random(seed))
+        assert a != b  # no one fixed epoch is right for both
 
 
 # -- held-out sets ---------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def scripted_losses(rng: random.Random) -> tuple[list[float], int]:
     """(validation losses for fit, the 1-based epoch with the lowest): the lowest is neither the first nor the
     last, and two epochs after it comes one lower than the epoch before it but not the lowest, which is what a
     fit that saves on "lower than the previous epoch" saves instead."""
-    n = rng.randint(4, 6)
+    n = rng.randint(4, 7)
     best = rng.randint(1, n - 3)  # 0-based
     low = rng.randint(20, 40) / 100
     losses = [low + rng.randint(10, 40) / 100 for _ in range(n)]
@@ -54,3 +54,12 @@ def scripted_losses(rng: random.Random) -> tuple[list[float], int]:
     losses[best + 1] = low + rng.randint(25, 40) / 100
     losses[best + 2] = low + rng.randint(2, 20) / 100
     return [round(v, 2) for v in losses], best + 1
+
+
+def scripted_pair(rng: random.Random) -> list[tuple[list[float], int]]:
+    """Two `scripted_losses` whose best epochs differ."""
+    first = scripted_losses(rng)
+    while True:
+        second = scripted_losses(rng)
+        if second[1] != first[1]:
+            return [first, second]
