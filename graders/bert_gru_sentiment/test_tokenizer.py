@@ -24,7 +24,7 @@ from transformers import BertTokenizer
 ns = dict(globals())
 ns["tokenizer"] = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True,
                                 model_max_length=max_length)
-ran = []
+ran, errors = [], []
 for position, source in cells:
     code = get_ipython().transform_cell(source)
     try:
@@ -35,9 +35,12 @@ for position, source in cells:
                 for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
                 for n in ast.walk(target) if isinstance(n, ast.Name)}
     if assigned & set(names):
-        exec(compile(code, f"<cell {position}>", "exec"), ns)
         ran.append(position)
-result = {"ran": ran, "values": {n: ns.get(n) for n in names}}
+        try:  # what the cell set before an error still counts, as it did when the notebook ran
+            exec(compile(code, f"<cell {position}>", "exec"), ns)
+        except Exception as exc:
+            errors.append(f"cell {position} raised {type(exc).__name__}: {exc}"[:300])
+result = {"ran": ran, "errors": errors, "values": {n: ns.get(n) for n in names}}
 """
 
 
@@ -58,7 +61,7 @@ def rerun(submission, notebook, assignment, tokenizer, seed):
         return f"running the cells that set it again, with another tokenizer as `tokenizer`, failed: {exc}"
     if not isinstance(out, dict) or not isinstance(out.get("values"), dict):
         return "running the cells that set it again, with another tokenizer as `tokenizer`, gave nothing back"
-    return out["values"], cases.tokenizer_facts(variant)
+    return out["values"], cases.tokenizer_facts(variant), [str(e) for e in out.get("errors") or []]
 
 
 @pytest.mark.parametrize("name", cases.FACTS)
@@ -71,11 +74,12 @@ def test_variable(submission, tokenizer, name, request):
     rerun = request.getfixturevalue("rerun")
     if isinstance(rerun, str):
         pytest.fail(f"`{name}`: {rerun}")
-    values, variant = rerun
+    values, variant, errors = rerun
+    raised = f" ({'; '.join(errors)})" if errors and values.get(name) is None else ""
     assert values.get(name) == variant[name], (
         f"`{name}` must be computed from `tokenizer`, not typed in: with another tokenizer in its place (another "
-        f"vocabulary, other ids, another length limit) your cell gave {values.get(name)!r:.80}, that tokenizer's "
-        f"value is {variant[name]!r:.80}")
+        f"vocabulary, other ids, another length limit) your cell gave {values.get(name)!r:.80}{raised}, that "
+        f"tokenizer's value is {variant[name]!r:.80}")
 
 
 @pytest.mark.question(Q, points=1)

@@ -50,6 +50,11 @@ def accuracy(probs: torch.Tensor, reviews) -> float:
 def reference_accuracy(vocab: dict, splits, settings: dict, seed: int, reviews: list[Review]) -> float:
     """What the learning check measures on held-out `reviews`, with the reference's classifier and `train` in the
     student's place."""
+    return reference_accuracies(vocab, splits, settings, seed, [reviews])[0]
+
+
+def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_outs: list[list[Review]]) -> list[float]:
+    """`reference_accuracy` on each of several held-out sets, for one training run (the costly part)."""
     batches = train_batches(vocab, splits, settings)
     torch.manual_seed(seed)
     model = ref.RNNClassifier(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
@@ -60,8 +65,8 @@ def reference_accuracy(vocab: dict, splits, settings: dict, seed: int, reviews: 
                   torch.nn.BCELoss())
     model.eval()
     with torch.no_grad():
-        probs = torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, reviews)])
-    return accuracy(probs, reviews)
+        return [accuracy(torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, reviews)]), reviews)
+                for reviews in held_outs]
 
 
 def threshold_for(data: Path | None, vocab: dict, splits, settings: dict, reviews: list[Review]) -> tuple[float, str]:
