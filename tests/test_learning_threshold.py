@@ -63,7 +63,7 @@ def test_reference_clears_configured_threshold_with_margin(learning, settings, s
     table = [learning.reference_accuracies(vocab, splits, settings, seed, held_outs) for seed in seeds]
     threshold, _ = learning.threshold_for(None, vocab, splits, settings, held_outs[0])
     report("rnn_sentiment", seeds, HELD_OUT_SEEDS, table, threshold)
-    assert min(min(row) for row in table) >= threshold + 0.05
+    assert min(min(row) for row in table) >= threshold + 0.05 - 1e-6  # accuracies are float32 fractions
 
 
 def test_threshold_for_real_data_comes_from_the_reference(learning, settings, splits, vocab, tmp_path,
@@ -104,7 +104,7 @@ def test_bert_reference_clears_configured_threshold_with_margin():
                       for s in HELD_OUT_SEEDS])
     threshold = float(settings["accuracy_threshold"])
     report("bert_gru_sentiment", (0, 1, 2), HELD_OUT_SEEDS, table, threshold)
-    assert min(min(row) for row in table) >= threshold + 0.05
+    assert min(min(row) for row in table) >= threshold + 0.05 - 1e-6  # accuracies are float32 fractions
 
 
 def test_vit_reference_clears_configured_threshold_with_margin():
@@ -122,4 +122,4 @@ def test_vit_reference_clears_configured_threshold_with_margin():
         table.append(learning.reference_accuracies(splits.train, held_outs, settings))
     threshold = float(settings["accuracy_threshold"])
     report("vit_fashion_mnist", (0, 1, 2), HELD_OUT_SEEDS, table, threshold)
-    assert min(min(row) for row in table) >= threshold + 0.05
+    assert min(min(row) for row in table) >= threshold + 0.05 - 1e-6  # accuracies are float32 fractions
