@@ -172,16 +172,17 @@ def test_vit_held_out_images_come_from_the_pool_with_real_data():
     workspace = graders_module("vit_fashion_mnist", "workspace")
     from gradekit.datasets.images import ImageSet, ImageSplits
 
-    images = torch.zeros(3000, 28, 28, dtype=torch.uint8)  # image i says i in its first two pixels
-    images[:, 0, 0], images[:, 0, 1] = (torch.arange(3000) % 256).to(torch.uint8), (torch.arange(3000) // 256).to(
+    images = torch.zeros(4000, 28, 28, dtype=torch.uint8)  # image i says i in its first two pixels
+    images[:, 0, 0], images[:, 0, 1] = (torch.arange(4000) % 256).to(torch.uint8), (torch.arange(4000) // 256).to(
         torch.uint8)
     s = ImageSplits(train=ImageSet(images[:10], torch.zeros(10, dtype=torch.long)),
-                    test=ImageSet(images, torch.arange(3000) % 10))
+                    test=ImageSet(images, torch.arange(4000) % 10))
     held = workspace.held_out(s, Path("real"), 2**33)
-    pool = int(workspace.settings()["learn_held_out_pool"])
+    pool = workspace.pool_size(s)
+    assert pool == int(workspace.settings()["learn_held_out_pool"])  # 2,000 of 4,000: the setting
     assert len(held) == int(workspace.settings()["learn_test_images"])
     notebook = workspace.notebook_test(s, Path("real"))
-    assert len(notebook) == 3000 - pool
+    assert len(notebook) == 4000 - pool
     assert not {bytes(i.numpy().tobytes()) for i in held.images} & {bytes(i.numpy().tobytes()) for i in notebook.images}
 
 

@@ -19,11 +19,18 @@ def splits(data: Path | None):
     return load_fashion_mnist(data) if data is not None else bundled_images(n_train=2000, n_test=400)
 
 
+def pool_size(s) -> int:
+    """How many of real data's test images are held out: learn_held_out_pool, or half of a smaller test split (but
+    never fewer than one run draws)."""
+    n_run, pool = int(settings()["learn_test_images"]), int(settings()["learn_held_out_pool"])
+    return min(len(s.test), max(n_run, min(pool, len(s.test) // 2)))
+
+
 def notebook_test(s, data: Path | None) -> ImageSet:
     """The test images the notebook gets: all of the bundled test split; real data's minus the held-out pool."""
     if data is None:
         return s.test
-    n = int(settings()["learn_held_out_pool"])
+    n = pool_size(s)
     return ImageSet(s.test.images[n:], s.test.labels[n:])
 
 
@@ -32,8 +39,7 @@ def held_out(s, data: Path | None, secret: int) -> ImageSet:
     n = int(settings()["learn_test_images"])
     if data is None:
         return fresh_images(n, secret, exclude=(s.train, s.test))
-    pool = int(settings()["learn_held_out_pool"])
-    picked = sorted(random.Random(secret).sample(range(min(pool, len(s.test))), n))
+    picked = sorted(random.Random(secret).sample(range(pool_size(s)), min(n, pool_size(s))))
     return ImageSet(s.test.images[picked], s.test.labels[picked])
 
 
