@@ -56,7 +56,9 @@ def test_padding_does_not_change_a_review(submission, classifier, gen):
     checks.load_drawn_weights(submission, classifier, gen, adjust=zero_padding_rows)
     text, lengths = padded_batch(gen, [9, 3, 6])
     batched = checks.shape(classifier(text, lengths, no_grad=True), (3,), "RNNClassifier output")
-    assert float(batched.max() - batched.min()) > 1e-6, (
+    # A finite constant is what a model with no path from the review gives; NaNs are a failure of their own (the
+    # probability checks above name them) and this check compares them as NaNs, as before.
+    assert not bool(torch.isfinite(batched).all()) or float(batched.max() - batched.min()) > 1e-6, (
         f"with the graders' random weights loaded, RNNClassifier gave three different reviews the same probability "
         f"({float(batched[0]):.4f}): the output must come from the review, through the embedding, the LSTM and "
         "the linear layer")
