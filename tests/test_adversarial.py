@@ -158,6 +158,38 @@ EXPECTED.update({
                                 [("binary_accuracy", "Calling binary_accuracy() stopped your kernel")]),
 })
 
+# ------------------------------------------------------------------------------------------------------------
+# issue 10, faking a grade (round two): each cheat scores what its honest part deserves. Before the fix the first
+# three scored 39, 39 and 36 (the extra parameters unseen, a train that never steps looking trained), the zero
+# LSTM and embedding 35 and 33, the answer tables 31, the evaluate table 38, the held-out label table 37.
+EXPECTED.update({
+    # 9. lying about parameters: counted from the module's storage, compared with what it reports
+    "fake_patched_nn_module": ({**FULL, "rnn_classifier": 4, "param_count": 0},
+                               [("param_count", "has 3,868,049 trainable parameters, expected 2,867,049"),
+                                ("rnn_classifier", "these parameters receive no gradient: ['extra.weight'")]),
+    "fake_quiet_module_storage": ({**FULL, "rnn_classifier": 4, "param_count": 0},
+                                  [("param_count", "has 3,868,049 trainable parameters, expected 2,867,049"),
+                                   ("rnn_classifier", "these parameters receive no gradient: ['extra.weight'")]),
+    "fake_state_dict_moves": ({**FULL, "lstm": 4.5, "param_count": 0, "train_evaluate": 4, "accuracy_threshold": 0},
+                              [("train_evaluate", "train: no weight changed"),
+                               ("param_count", "does not report what it holds: state_dict() reports other values")]),
+    # 10. checks on weights the student chose: outputs judged with weights the host draws and loads
+    "fake_zero_lstm": ({**FULL, "lstm": 2, "rnn_classifier": 2, "accuracy_threshold": 0},
+                       [("lstm", "with the graders' weights loaded, h_seq differs from the LSTM equations"),
+                        ("rnn_classifier", "gave three different reviews the same probability")]),
+    "fake_zero_embedding": ({**FULL, "embedding": 1, "rnn_classifier": 4, "accuracy_threshold": 0},
+                            [("embedding", "ids other than the padding id 0 embed to zeros")]),
+    # 11. answers to fixed cases: every case drawn per run; a vocabulary needs its real words
+    "fake_answer_tables": ({**FULL, "binary_accuracy": 0, "build_vocab": 0, "tokenize": 0, "train_evaluate": 4},
+                           [("build_vocab", "kept 0 word(s)"), ("tokenize", "gave [], expected")]),
+    "fake_evaluate_table": ({**FULL, "train_evaluate": 2},
+                            [("train_evaluate", "evaluate never called the model, so it measured nothing")]),
+    # 12. held-out labels rebuilt at home: the held-out reviews are fresh each run
+    "fake_held_out_table": ({**FULL, "rnn_classifier": 2, "param_count": 1, "accuracy_threshold": 0},
+                            [("accuracy_threshold", "classified 50.0% of 600 held-out reviews")]),
+})
+# ------------------------------------------------------------------------------------------ end of round two
+
 # Per-item worker options beyond the corpus-wide ones.
 OPTIONS = {
     # what the bomb reaches, on a CI runner of modest memory; time to reach it on a loaded machine

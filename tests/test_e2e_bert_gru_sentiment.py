@@ -28,8 +28,10 @@ MESSAGES = {
         "Q2c: 112,241,409 trainable parameters, expected 2,759,169: BERT is not frozen (every bert.* parameter "
         "must have requires_grad=False)",
     ("evaluate_still_trains", "evaluate"): "wrap the loop in `with torch.no_grad():`",
-    ("fit_saves_every_epoch", "training_loop"): "should hold epoch 2's weights, it holds epoch 4's",
-    ("predict_without_special_tokens", "predict_sentiment"): "expected (1, 7)",
+    # fit's validation losses and predict_sentiment's review are drawn per run (issue 10): which epoch and how
+    # many ids vary, so the words pinned are the ones that do not
+    ("fit_saves_every_epoch", "training_loop"): "weights, it holds epoch",
+    ("predict_without_special_tokens", "predict_sentiment"): "the model got ids of shape",
     ("seed001_max_model_input_sizes", "tokenizer"):
         "cell 6, which defines it, raised AttributeError: BertTokenizer has no attribute max_model_input_sizes",
 }

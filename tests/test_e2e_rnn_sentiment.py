@@ -25,7 +25,10 @@ EXPECTED = {
     "embedding_padding_learns": {**FULL, "embedding": 4},
     "lstm_h_from_old_cell_state": {**FULL, "lstm": 2},
     "lstm_ignores_padding": {**FULL, "lstm": 4, "rnn_classifier": 3, "accuracy_threshold": 0},
-    "vocab_case_and_tokenize_indentation": {**FULL, "build_vocab": 4, "tokenize": 0},
+    # build_vocab 3.5, not 4 (issue 10): the capitalised-stop-words rule case is drawn per run now, with the stop
+    # word capitalised often enough to be counted, so this notebook's mistake (stop words checked before
+    # lower-casing) fails it, as the case was meant to; the old fixed case had it twice, below min_freq
+    "vocab_case_and_tokenize_indentation": {**FULL, "build_vocab": 3.5, "tokenize": 0},
 }
 
 # (student, question) -> words its feedback must contain, so a student knows what to fix.

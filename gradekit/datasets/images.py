@@ -61,6 +61,7 @@ __all__ = [
     "ImageSet",
     "ImageSplits",
     "bundled_images",
+    "fresh_images",
     "generate_images",
     "load_fashion_mnist",
     "read_npz",
@@ -262,6 +263,18 @@ def bundled_images(n_train: int = 2000, n_test: int = 600, seed: int = 0) -> Ima
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     return ImageSplits(train=generate_images(n_train, 2 * seed), test=generate_images(n_test, 2 * seed + 1))
+
+
+def fresh_images(n: int, seed: int, exclude: tuple[ImageSet, ...] = ()) -> ImageSet:
+    """``n`` generated images (balanced as :func:`generate_images`) none of which is, byte for byte, one of
+    ``exclude``'s. For held-out sets drawn per grading run from a seed the student's kernel never sees (pixel
+    noise makes a repeat all but impossible; should one occur, the next seed is drawn)."""
+    seen = {bytes(image.numpy().tobytes()) for split in exclude for image in split.images}
+    while True:
+        drawn = generate_images(n, seed)
+        if not any(image.numpy().tobytes() in seen for image in drawn.images):
+            return drawn
+        seed += 1
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

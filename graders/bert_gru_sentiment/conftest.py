@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `wo
 
 import reference.bert_gru_sentiment as ref  # noqa: E402
 from gradekit import offline  # noqa: E402
+from gradekit.shared_checks import held_out_seed  # noqa: E402, F401 - a fixture: the learning check's secret
 
 import workspace  # noqa: E402
 
@@ -37,9 +38,6 @@ def bert_dir(settings) -> Path:
 def tokenizer(bert_dir):
     """The same tokenizer files the kernel loads: the expected ids are computed from them on the host."""
     return offline.load_tokenizer(bert_dir)
-
-
-
 
 
 @pytest.fixture(scope="session")

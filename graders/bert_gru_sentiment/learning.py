@@ -4,6 +4,13 @@ BERT is frozen, so its output for a review never changes: it is computed once on
 and a stand-in module hands it to the student's model for exactly the ids it was computed for. The student's
 BERTGRUSentiment, freeze_bert and train run unchanged on top; a forward pass of BERT per batch would make
 the check take minutes on a CPU. The same budget trains the reference for the threshold.
+
+Held-out reviews: each grading run draws `learn_test_reviews` of them, with a seed the kernel never sees, from a
+pool the notebook is never given (workspace.held_out_pool). With the bundled data that pool is generated from a
+secret made once per grading machine and kept in the cache folder (`machine_secret`), so no one can rebuild it
+from the public generator, and its features are computed once, like the training reviews': a run pays for BERT
+on no review, yet no two runs need score the same reviews. (Fresh reviews every run would cost a BERT pass over
+400 reviews, several seconds with MiniLM and far more with bert-base, on every grading.)
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import hashlib
 import inspect
 import json
 import os
+import random
+import secrets
 from pathlib import Path
 
 import torch
@@ -45,6 +54,25 @@ class FrozenBertFeatures(nn.Module):
 
 def cache_dir() -> Path:
     return Path.home() / ".cache" / "gradekit"
+
+
+def machine_secret() -> int:
+    """A random number made once per grading machine (user), readable by that user only. The kernel must not see
+    the cache folder (the sandbox hides it); the pool it seeds is as secret as this file."""
+    path = cache_dir() / "held-out-pool-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(str(2**32 + secrets.randbits(62)))
+        try:
+            os.link(partial, path)  # atomic, and never replaces a secret another worker made first
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
+    return int(path.read_text())
 
 
 def bert_features(bert_dir: Path, id_lists: list[list[int]]) -> list[torch.Tensor]:
@@ -81,15 +109,18 @@ def bert_features(bert_dir: Path, id_lists: list[list[int]]) -> list[torch.Tenso
 class Budget:
     """Everything the learning check feeds the student's code, built once per grading run."""
 
-    def __init__(self, bert_dir: Path, tokenizer, splits, held_out: list, settings: dict):
+    def __init__(self, bert_dir: Path, tokenizer, splits, pool: list, held_out_seed: int, settings: dict):
         self.settings = settings
         # Bucketed by length, as the seed's BucketIterator did: little padding for the GRU to read through.
         train = sorted(splits.train[: int(settings["learn_train_reviews"])], key=lambda r: len(r.text))
-        self.held_out = held_out
+        picked = sorted(random.Random(held_out_seed).sample(range(len(pool)), int(settings["learn_test_reviews"])))
+        self.held_out = [pool[i] for i in picked]
         train_ids = [ref.encode(tokenizer, r.text) for r in train]
-        test_ids = [ref.encode(tokenizer, r.text) for r in held_out]
+        pool_ids = [ref.encode(tokenizer, r.text) for r in pool]
+        pool_features = bert_features(bert_dir, pool_ids)  # the whole pool's, cached: the same file every run
+        test_ids = [pool_ids[i] for i in picked]
         self.id_lists = train_ids + test_ids
-        self.features = bert_features(bert_dir, self.id_lists)
+        self.features = bert_features(bert_dir, train_ids) + [pool_features[i] for i in picked]
         self.hidden_size = int(self.features[0].shape[1])
         self.train_batches = ref.make_batches(train_ids, [r.label for r in train], int(settings["learn_batch_size"]))
         self.test_texts = [b.text for b in ref.make_batches(test_ids, [0] * len(test_ids), 100)]  # no labels

@@ -15,6 +15,6 @@ def test_matches_reference(submission, reference, n, gen):
 
 
 @pytest.mark.question(Q, points=1)
-def test_hand_made_case(submission):
-    """Four logits, three right: 0.75"""
-    shared_checks.binary_accuracy_hand_made_case(submission)
+def test_hand_made_case(submission, reference, gen):
+    """Logits near 0 and far from it: a logit above 0 predicts 1"""
+    shared_checks.binary_accuracy_hand_made_case(submission, reference.binary_accuracy, gen)

@@ -1,5 +1,6 @@
 """Learning: the student's BERTGRUSentiment head, frozen with their freeze_bert and trained with their train
-on frozen BERT features, must classify held-out reviews whose labels never leave the host."""
+on frozen BERT features, must classify held-out reviews drawn for this grading run (see learning.py), whose
+labels never leave the host."""
 
 import pytest
 import torch
@@ -11,8 +12,9 @@ Q = "accuracy_threshold"
 
 
 @pytest.fixture(scope="module")
-def budget(bert_dir, tokenizer, splits, settings):
-    return learning.Budget(bert_dir, tokenizer, splits, workspace.held_out(splits), settings)
+def budget(bert_dir, tokenizer, splits, settings, data_path, held_out_seed):
+    pool = workspace.held_out_pool(splits, data_path, learning.machine_secret())
+    return learning.Budget(bert_dir, tokenizer, splits, pool, held_out_seed, settings)
 
 
 @pytest.mark.question(Q, points=3)

@@ -1,5 +1,7 @@
 """Q2a-Q2c: the notebook's model has the asked shape; parameter counts around an untrained bert-base-uncased
-(built on the meta device: counts need shapes, not memory), with BERT and with BERT frozen."""
+(built on the meta device: counts need shapes, not memory), with BERT and with BERT frozen. Modules and
+parameters are read with the agent's gk_* helpers, from the module tree's storage, and counted on the host; a
+model whose own state_dict() or parameters() report something else fails (gradekit.checks.disagreement)."""
 
 import pytest
 import torch
@@ -10,17 +12,18 @@ from gradekit import checks
 DESCRIBE = """
 import torch.nn as nn
 m = model
-grus = [x for x in m.modules() if isinstance(x, nn.GRU)]
-linears = [x for n, x in m.named_modules() if isinstance(x, nn.Linear) and not n.startswith("bert")]
-drops = [x.p for n, x in m.named_modules() if isinstance(x, nn.Dropout) and not n.startswith("bert")]
+modules = gk_modules(m)
+grus = [x for _, x in modules if isinstance(x, nn.GRU)]
+linears = [x for n, x in modules if isinstance(x, nn.Linear) and not n.startswith("bert")]
+drops = [x.p for n, x in modules if isinstance(x, nn.Dropout) and not n.startswith("bert")]
 result = {
     "type": type(m).__name__,
     "gru": [dict(hidden=g.hidden_size, layers=g.num_layers, bidirectional=g.bidirectional, dropout=g.dropout,
                  batch_first=g.batch_first, input=g.input_size) for g in grus],
     "linear_out": [(x.in_features, x.out_features) for x in linears],
     "dropout": drops,
-    "bert_trainable": sum(p.numel() for n, p in m.named_parameters() if n.startswith("bert") and p.requires_grad),
-    "trainable": sum(p.numel() for p in m.parameters() if p.requires_grad),
+    "parameters": gk_rows(m),
+    "audit": gk_audit(m),
 }
 """
 
@@ -31,19 +34,29 @@ with torch.device("meta"):
     big_bert = BertModel(BertConfig())
 torch.manual_seed(0)
 big = BERTGRUSentiment(big_bert, 256, 1, 2, True, 0.25)
-count = lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad)
-before = count(big)
+before = gk_rows(big)
 frozen = None
 if freeze:
     freeze_bert(big)
-    frozen = count(big)
-result = {"before": before, "frozen": frozen}
+    frozen = gk_rows(big)
+result = {"before": before, "frozen": frozen, "audit": gk_audit(big)}
 """
+
+
+def counted(out, label: str, which: str) -> tuple[int, str]:
+    """(the trainable count of a BUILD_BIG run, why the model does not report what it holds or "")."""
+    if not isinstance(out, dict):
+        checks.parameter_rows(None, label)
+    return (checks.trainable_count(checks.parameter_rows(out.get(which), label)),
+            checks.disagreement(out.get("audit"), label))
 
 
 @pytest.fixture(scope="module")
 def notebook_model(submission):
-    return submission.run(DESCRIBE, what="your `model`", name="model")
+    out = submission.run(DESCRIBE, what="your `model`", name="model")
+    rows = checks.parameter_rows(out.get("parameters") if isinstance(out, dict) else None, "`model`")
+    out["bert_trainable"] = checks.trainable_count([r for r in rows if r["name"].startswith("bert")])
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -108,22 +121,24 @@ def test_dropout_only_in_training_mode(submission, tiny_bert, gen):
 @pytest.mark.question("param_count", points=2)
 def test_count_with_bert(submission, expected_counts):
     """Around bert-base-uncased, BERTGRUSentiment has 112,241,409 trainable parameters"""
-    got = submission.run(BUILD_BIG, what="BERTGRUSentiment(bert-base-uncased, 256, 1, 2, True, 0.25)",
-                         name="BERTGRUSentiment", freeze=False)["before"]
+    label = "BERTGRUSentiment(bert-base-uncased, 256, 1, 2, True, 0.25)"
+    got, why = counted(submission.run(BUILD_BIG, what=label, name="BERTGRUSentiment", freeze=False), label, "before")
     want = expected_counts[0]
     assert got == want, f"Q2b: {got:,} trainable parameters, expected {want:,}"
+    assert not why, why
 
 
 @pytest.mark.question("param_count_frozen", points=2)
 def test_count_after_freeze_bert(submission, expected_counts):
     """After freeze_bert, 2,759,169 trainable parameters remain"""
-    got = submission.run(BUILD_BIG, what="freeze_bert on BERTGRUSentiment(bert-base-uncased, ...)",
-                         name="freeze_bert", freeze=True)["frozen"]
+    label = "freeze_bert on BERTGRUSentiment(bert-base-uncased, ...)"
+    got, why = counted(submission.run(BUILD_BIG, what=label, name="freeze_bert", freeze=True), label, "frozen")
     before, want = expected_counts
     if got == before:
         pytest.fail(f"Q2c: {got:,} trainable parameters, expected {want:,}: BERT is not frozen (every bert.* "
                     "parameter must have requires_grad=False)")
     assert got == want, f"Q2c: {got:,} trainable parameters after freeze_bert, expected {want:,}"
+    assert not why, why
 
 
 @pytest.mark.question("param_count_frozen", points=1)
@@ -132,3 +147,4 @@ def test_notebook_model_is_frozen(notebook_model):
     left = notebook_model["bert_trainable"]
     assert left == 0, (f"Q2c: {left:,} of `model`'s BERT parameters still require gradient: call "
                        "freeze_bert(model)")
+    checks.agrees_with_storage(notebook_model.get("audit"), "`model`")

@@ -1,8 +1,11 @@
-"""Q4 predict_sentiment: judged with a spy model that records the ids it is given and returns a known logit."""
+"""Q4 predict_sentiment: judged with a spy model that records the ids it is given and returns a known logit.
+The reviews and the logit are drawn per grading run, so that no answer prepared for a case seen in feedback fits."""
 
 import math
 
 import pytest
+
+from gradekit.datasets.sentiment import generate_corpus
 
 Q = "predict_sentiment"
 
@@ -25,18 +28,25 @@ p = predict_sentiment(spy, tokenizer, sentence)
 result = {"p": p, "ids": spy.seen[-1] if spy.seen else None, "training": spy.modes[-1] if spy.modes else None}
 """
 
-LOGIT = 0.8
+RERUN = """
+reviews = given_reviews if which == "given_predictions" else my_reviews
+result = [predict_sentiment(model, tokenizer, review) for review in reviews]
+"""
 
 
-def spy_run(submission, sentence):
+def spy_run(submission, sentence, logit=0.8):
     return submission.run(SPY, what="predict_sentiment(model, tokenizer, sentence)", name="predict_sentiment",
-                          sentence=sentence, logit=LOGIT)
+                          sentence=sentence, logit=logit)
+
+
+def a_review(pyrng) -> str:
+    return generate_corpus(1, seed=pyrng.randrange(10**9))[0].text
 
 
 @pytest.mark.question(Q, points=1)
-def test_adds_cls_and_sep(submission, tokenizer, reference):
+def test_adds_cls_and_sep(submission, tokenizer, reference, pyrng):
     """The model gets [CLS] + the review's ids + [SEP], as one (1, length) batch"""
-    sentence = "Avengers was great!!"
+    sentence = a_review(pyrng)
     ids = spy_run(submission, sentence)["ids"]
     want = reference.encode(tokenizer, sentence)
     assert ids is not None, "predict_sentiment never called the model"
@@ -50,19 +60,20 @@ def test_adds_cls_and_sep(submission, tokenizer, reference):
 
 
 @pytest.mark.question(Q, points=1)
-def test_returns_the_probability_in_eval_mode(submission):
+def test_returns_the_probability_in_eval_mode(submission, pyrng):
     """Returns sigmoid(logit) as a float, with the model in eval mode"""
-    out = spy_run(submission, "Justice League is terrible. I hated it.")
+    logit = round(pyrng.choice([-1, 1]) * pyrng.uniform(0.3, 3), 3)
+    out = spy_run(submission, a_review(pyrng), logit)
     assert isinstance(out["p"], float), (
         f"predict_sentiment should return a float; it returned {type(out['p']).__name__}")
-    assert abs(out["p"] - 1 / (1 + math.exp(-LOGIT))) < 1e-6, (
-        f"for a logit of {LOGIT} predict_sentiment returned {out['p']:.4f}, expected sigmoid({LOGIT}) = "
-        f"{1 / (1 + math.exp(-LOGIT)):.4f}")
+    assert abs(out["p"] - 1 / (1 + math.exp(-logit))) < 1e-6, (
+        f"for a logit of {logit} predict_sentiment returned {out['p']:.4f}, expected sigmoid({logit}) = "
+        f"{1 / (1 + math.exp(-logit)):.4f}")
     assert out["training"] is False, "predict_sentiment: call model.eval() first"
 
 
 @pytest.mark.question(Q, points=1)
-def test_long_review_is_cut(submission, tokenizer, pyrng):
+def test_long_review_is_cut(submission, tokenizer, reference, pyrng):
     """A 2,000-word review is cut to 512 ids"""
     sentence = " ".join(pyrng.choice(["superb", "boring", "cast", "score", "twist"]) for _ in range(2000))
     ids = spy_run(submission, sentence)["ids"]
@@ -70,15 +81,24 @@ def test_long_review_is_cut(submission, tokenizer, pyrng):
     assert ids is not None and ids.shape[1] == limit, (
         f"for a 2,000-word review the model got {None if ids is None else ids.shape[1]} ids; cut the tokens to "
         f"{limit - 2} so that with [CLS] and [SEP] it fits BERT's {limit}")
+    assert ids[0].tolist() == reference.encode(tokenizer, sentence), (
+        "for a 2,000-word review the model got 512 ids, but not the review's first 510 tokens between [CLS] and "
+        "[SEP]")
 
 
 @pytest.mark.parametrize("name", ["given_predictions", "my_predictions"])
 @pytest.mark.question(Q, points=0.5)
 def test_notebook_predictions_are_probabilities(submission, name):
-    """The notebook's predictions are two probabilities"""
+    """The notebook's predictions are two probabilities, from predict_sentiment"""
     values = submission.get(name)
     assert isinstance(values, list) and len(values) == 2, f"`{name}` should be a list of two probabilities"
     assert all(isinstance(v, float) and 0 <= v <= 1 for v in values), f"`{name}` = {values!r:.80}"
+    again = submission.run(RERUN, what=f"predict_sentiment on the reviews behind `{name}`", name="predict_sentiment",
+                           which=name)
+    assert isinstance(again, list) and len(again) == 2 and all(
+        isinstance(a, float) and abs(a - v) < 1e-5 for a, v in zip(again, values, strict=True)), (
+        f"`{name}` = {[round(v, 4) for v in values]}, but predict_sentiment(model, tokenizer, review) gives "
+        f"{again!r:.80} for its reviews now: compute `{name}` with predict_sentiment, after creating `model`")
 
 
 @pytest.mark.question(Q, points=0.5)

@@ -1,7 +1,13 @@
 """Q3d fit: the epoch loop saves the model with the best validation loss. Judged with scripted train and
-evaluate (swapped in for the call, then restored) so that which epoch is best is known in advance."""
+evaluate (swapped in for the call, then restored) so that which epoch is best is known to the graders. fit runs
+on two scripts, drawn per grading run, whose best epochs differ: a fit written for a case seen in feedback (that
+saves a fixed epoch) cannot be right on both."""
+
+import random
 
 import pytest
+
+import cases
 
 Q = "training_loop"
 
@@ -37,28 +43,38 @@ result = {"saved_epoch": float(weights[0].flatten()[0]) if weights else None, "e
 
 
 @pytest.fixture(scope="module")
-def run(submission):
-    return submission.run(SCRIPTED, what="fit(model, train_iterator, valid_iterator, optimizer, criterion, n_epochs)",
-                          name="fit", valid_losses=[0.5, 0.3, 0.4, 0.35], path="gk_fit_check.pt")
+def scripts(seed):
+    return cases.scripted_pair(random.Random(seed))
+
+
+@pytest.fixture(scope="module")
+def runs(submission, scripts):
+    return [submission.run(SCRIPTED, what="fit(model, train_iterator, valid_iterator, optimizer, criterion, n_epochs)",
+                           name="fit", valid_losses=losses, path=f"gk_fit_check_{i}.pt")
+            for i, (losses, _) in enumerate(scripts)]
 
 
 @pytest.mark.question(Q, points=1)
-def test_runs_every_epoch(run):
+def test_runs_every_epoch(runs, scripts):
     """fit trains and evaluates once per epoch"""
-    assert run["epochs_run"] == 4, f"fit ran train {run['epochs_run']} times for n_epochs=4"
+    for run, (losses, _) in zip(runs, scripts, strict=True):
+        assert run["epochs_run"] == len(losses), f"fit ran train {run['epochs_run']} times for n_epochs={len(losses)}"
 
 
 @pytest.mark.question(Q, points=2)
-def test_saves_the_best_validation_model(run):
+def test_saves_the_best_validation_model(runs, scripts):
     """The saved state is the epoch with the lowest validation loss"""
-    saved = run["saved_epoch"]
-    assert saved is not None, "fit did not save a state_dict to `path`"
-    assert saved == 2.0, (
-        f"validation losses were 0.5, 0.3, 0.4, 0.35: the file should hold epoch 2's weights, it holds epoch "
-        f"{saved:g}'s. Save only when the validation loss is the lowest so far (not lower than the previous epoch)")
+    for run, (losses, best) in zip(runs, scripts, strict=True):
+        saved = run["saved_epoch"]
+        assert saved is not None, "fit did not save a state_dict to `path`"
+        assert saved == float(best), (
+            f"validation losses were {', '.join(f'{v:g}' for v in losses)}: the file should hold epoch {best}'s "
+            f"weights, it holds epoch {saved:g}'s. Save only when the validation loss is the lowest so far (not "
+            "lower than the previous epoch)")
 
 
 @pytest.mark.question(Q, points=0.5)
-def test_returns_the_history(run):
+def test_returns_the_history(runs, scripts):
     """fit returns one result per epoch"""
-    assert run["history"] == 4, "fit should return a list with one entry per epoch"
+    for run, (losses, _) in zip(runs, scripts, strict=True):
+        assert run["history"] == len(losses), "fit should return a list with one entry per epoch"

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
 
 import reference.rnn_sentiment as ref  # noqa: E402
+from gradekit.shared_checks import held_out_seed  # noqa: E402, F401 - a fixture: the learning check's secret
 
 from workspace import splits as load_splits  # noqa: E402
 
@@ -25,9 +26,6 @@ def reference():
 @pytest.fixture(scope="session")
 def hparams():
     return ref.HyperParams()
-
-
-
 
 
 @pytest.fixture(scope="session")

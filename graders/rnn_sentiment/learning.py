@@ -1,15 +1,22 @@
 """The learning check's budget, shared by the grader (student's model and `train`, in the kernel) and by the
-reference run that sets the threshold (on the host). One definition of the budget keeps the two comparable."""
+reference run that sets the threshold (on the host). One definition of the budget keeps the two comparable.
+
+The held-out reviews are drawn per grading run from a seed the kernel never sees (`held_out`): with the bundled
+data they are fresh reviews from the generator, none of them one the notebook was given; with real IMDB a random
+subset of its test split (which the notebook is not given). A label table computed at home covers none of them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import torch
 
 import reference.rnn_sentiment as ref
+from gradekit.datasets.sentiment import Review, fresh_reviews
 
 
 def ids(vocab: dict, reviews) -> list[list[int]]:
@@ -22,13 +29,16 @@ def train_batches(vocab: dict, splits, settings: dict) -> list[ref.Batch]:
     return ref.make_batches(ids(vocab, reviews), [r.label for r in reviews], int(settings["learn_batch_size"]))
 
 
-def test_reviews(splits, settings: dict) -> list:
-    return splits.test[: int(settings["learn_test_reviews"])]
+def held_out(splits, settings: dict, secret: int, data: Path | None) -> list[Review]:
+    """This run's held-out reviews (see the module's docstring); `secret` must never reach the kernel."""
+    n = int(settings["learn_test_reviews"])
+    if data is None:
+        return fresh_reviews(n, secret, exclude=[*splits.train, *splits.valid, *splits.test])
+    return random.Random(secret).sample(splits.test, min(n, len(splits.test)))
 
 
-def test_batches(vocab: dict, splits, settings: dict) -> list[ref.Batch]:
+def test_batches(vocab: dict, reviews: list[Review]) -> list[ref.Batch]:
     """Held-out inputs only: the labels are zeros here and the real ones never leave the host."""
-    reviews = test_reviews(splits, settings)
     return ref.make_batches(ids(vocab, reviews), [0] * len(reviews), 100)
 
 
@@ -37,8 +47,14 @@ def accuracy(probs: torch.Tensor, reviews) -> float:
     return ((probs > 0.5).float() == labels).float().mean().item()
 
 
-def reference_accuracy(vocab: dict, splits, settings: dict, seed: int) -> float:
-    """What the learning check measures, with the reference's classifier and `train` in the student's place."""
+def reference_accuracy(vocab: dict, splits, settings: dict, seed: int, reviews: list[Review]) -> float:
+    """What the learning check measures on held-out `reviews`, with the reference's classifier and `train` in the
+    student's place."""
+    return reference_accuracies(vocab, splits, settings, seed, [reviews])[0]
+
+
+def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_outs: list[list[Review]]) -> list[float]:
+    """`reference_accuracy` on each of several held-out sets, for one training run (the costly part)."""
     batches = train_batches(vocab, splits, settings)
     torch.manual_seed(seed)
     model = ref.RNNClassifier(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
@@ -49,11 +65,11 @@ def reference_accuracy(vocab: dict, splits, settings: dict, seed: int) -> float:
                   torch.nn.BCELoss())
     model.eval()
     with torch.no_grad():
-        probs = torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, splits, settings)])
-    return accuracy(probs, test_reviews(splits, settings))
+        return [accuracy(torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, reviews)]), reviews)
+                for reviews in held_outs]
 
 
-def threshold_for(data: Path | None, vocab: dict, splits, settings: dict) -> tuple[float, str]:
+def threshold_for(data: Path | None, vocab: dict, splits, settings: dict, reviews: list[Review]) -> tuple[float, str]:
     """(threshold, how it was set). The bundled data has a tested, configured threshold; for real data
     (--data) the reference is trained under the same budget once and the threshold sits a margin below it,
     cached next to the data's fingerprint so a batch pays for it once."""
@@ -66,7 +82,7 @@ def threshold_for(data: Path | None, vocab: dict, splits, settings: dict) -> tup
         reached = json.loads(cache.read_text())["reference_accuracy"]
     else:
         torch.set_num_threads(1)
-        reached = reference_accuracy(vocab, splits, settings, int(settings["learn_seed"]))
+        reached = reference_accuracy(vocab, splits, settings, int(settings["learn_seed"]), reviews)
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps({"reference_accuracy": reached}))
     margin = float(settings["learn_margin"])

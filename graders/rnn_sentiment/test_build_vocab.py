@@ -1,8 +1,11 @@
-"""Q1 build_vocab: the same words as the reference on corpora drawn at grading time, with valid ids."""
+"""Q1 build_vocab: the same words as the reference on corpora drawn at grading time, with valid ids, and
+the word rules on cases drawn at grading time too (graders/rnn_sentiment/cases.py)."""
 
 import pytest
 
 from gradekit.datasets.sentiment import generate_corpus
+
+import cases
 
 Q = "build_vocab"
 
@@ -40,10 +43,23 @@ def test_same_words_as_reference(submission, student_hparams, reference, hparams
     assert set(got) == set(expected), "build_vocab: " + explain_difference(got, expected, hparams)
 
 
+def plain_vocab(submission, student_hparams, pyrng):
+    """build_vocab on a drawn corpus of plain words (see cases.plain_corpus), and a failure unless it keeps
+    exactly the words it should: a vocabulary is judged on real words, not on <pad> and <unk> alone."""
+    texts, min_freq, kept = cases.plain_corpus(pyrng)
+    got = student_vocab(submission, student_hparams, texts, min_freq)
+    words = set(got) - {"<pad>", "<unk>"}
+    if words != kept:
+        pytest.fail(f"build_vocab on reviews of plain lower-case words, each seen at least {min_freq + 1} or at most "
+                    f"{min_freq - 2} times (min_freq={min_freq}), kept {len(words)} word(s) ({sorted(words)[:4]}...); "
+                    f"expected the {len(kept)} frequent ones, e.g. {sorted(kept)[:4]}")
+    return got
+
+
 @pytest.mark.question(Q, points=1)
-def test_special_tokens(submission, student_hparams, hparams):
-    """Gives <pad> and <unk> their ids"""
-    got = student_vocab(submission, student_hparams, ["good plot, good plot"], 1)
+def test_special_tokens(submission, student_hparams, hparams, pyrng):
+    """Gives <pad> and <unk> their ids, next to the words it keeps"""
+    got = plain_vocab(submission, student_hparams, pyrng)
     assert got.get("<pad>") == hparams.PAD_INDEX and got.get("<unk>") == hparams.UNK_INDEX, (
         f"build_vocab: '<pad>' must have id {hparams.PAD_INDEX} and '<unk>' id {hparams.UNK_INDEX}; "
         f"yours are {got.get('<pad>')} and {got.get('<unk>')}")
@@ -52,8 +68,7 @@ def test_special_tokens(submission, student_hparams, hparams):
 @pytest.mark.question(Q, points=1)
 def test_ids_are_contiguous(submission, student_hparams, pyrng):
     """Uses the ids 0 .. len(vocab) - 1, each once"""
-    texts = [r.text for r in generate_corpus(120, seed=pyrng.randrange(10**6))]
-    got = student_vocab(submission, student_hparams, texts, 2)
+    got = plain_vocab(submission, student_hparams, pyrng)
     ids = sorted(got.values())
     assert ids == list(range(len(got))), (
         "build_vocab: ids must be 0, 1, ..., len(vocab) - 1 with no gaps or repeats (the embedding table has "
@@ -61,18 +76,11 @@ def test_ids_are_contiguous(submission, student_hparams, pyrng):
         f"for {len(got)} words")
 
 
-@pytest.mark.parametrize(
-    "texts, min_freq, expected_words",
-    [
-        pytest.param(["Great<br />great GREAT"], 3, {"great"}, id="html-and-case"),
-        pytest.param(["The plot. the PLOT, The plot"], 3, {"plot"}, id="capitalised-stop-words"),
-        pytest.param(["dull dull", "dull moving"], 3, {"dull"}, id="min-freq-is-inclusive"),
-        pytest.param(["not bad but not good"], 2, {"not"}, id="negations-are-words"),
-    ],
-)
+@pytest.mark.parametrize("rule", cases.WORD_RULES)
 @pytest.mark.question(Q, points=0.5, hidden=True)
-def test_word_rules(submission, student_hparams, texts, min_freq, expected_words):
+def test_word_rules(submission, student_hparams, rule, pyrng):
     """Word rules: tags, case, stop words, min_freq"""
+    texts, min_freq, expected_words = cases.word_rule(rule, pyrng)
     got = student_vocab(submission, student_hparams, texts, min_freq)
     words = set(got) - {"<pad>", "<unk>"}
     assert words == expected_words, (

@@ -1,27 +1,27 @@
-"""Q8 parameter counts: the architecture's count, and the notebook's model within its budget."""
+"""Q8 parameter counts: the architecture's count, and the notebook's model within its budget. Counted from what
+the module tree holds (gradekit.checks.read_module), never from methods a notebook can replace; a model whose
+own state_dict() or parameters() report something else fails too."""
 
 import pytest
-import torch
 
+from gradekit import checks
 from gradekit.proxy import NotImplementedByStudent
 from gradekit.results import NOT_IMPLEMENTED
 
 Q = "param_count"
 
 
-def trainable(module) -> int:
-    return sum(int(torch.Size(p["shape"]).numel()) for p in module.parameters() if p["requires_grad"])
-
-
 @pytest.mark.question(Q, points=1)
 def test_architecture_count(submission, reference):
     """RNNClassifier(25002, 100, 256) has the reference's parameter count"""
-    count = trainable(submission.new("RNNClassifier", 25002, 100, 256))
+    reading = checks.read_module(submission.new("RNNClassifier", 25002, 100, 256))
+    count = checks.trainable_count(reading.rows)
     expected = reference.count_parameters(reference.RNNClassifier(25002, 100, 256))
     assert count == expected, (
         f"RNNClassifier(25002, 100, 256) has {count:,} trainable parameters, expected {expected:,}: embedding "
         "25,002 x 100, LSTM 4 x 256 x (100 + 256 + 2), output 256 + 1. A linear layer over every time step "
         "(hidden_size x MAX_LENGTH inputs) is the usual cause of a larger count")
+    reading.assert_agrees()
 
 
 @pytest.mark.question(Q, points=1)
@@ -36,5 +36,7 @@ def test_notebook_model_within_budget(submission, assignment):
         raise NotImplementedByStudent(f"`model`{NOT_IMPLEMENTED} (it is still None: create it in the Q8 cell)")
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
-    count = trainable(model)
+    reading = checks.read_module(model)
+    count = checks.trainable_count(reading.rows)
     assert 0 < count <= budget, f"`model` has {count:,} trainable parameters; the budget is {budget:,}"
+    reading.assert_agrees()

@@ -4,6 +4,8 @@ import pytest
 
 from gradekit.datasets.sentiment import generate_corpus
 
+import cases
+
 Q = "tokenize"
 
 
@@ -24,18 +26,11 @@ def test_matches_reference_on_fresh_reviews(submission, student_hparams, referen
             f"tokenize({review.text[:60]!r}...) gave {got[:12]}..., expected {expected[:12]}...")
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        pytest.param("zzyzx wonderful", [1, 7], id="unknown-word-is-unk"),
-        pytest.param("The Wonderful", [7], id="case-and-stop-words"),
-        pytest.param("wonderful<br /><br />wonderful", [7, 7], id="html-tags"),
-        pytest.param("", [], id="empty-review"),
-    ],
-)
+@pytest.mark.parametrize("rule", cases.TOKENIZE_RULES)
 @pytest.mark.question(Q, points=0.5)
-def test_rules(submission, student_hparams, text, expected):
+def test_rules(submission, student_hparams, rule, pyrng):
     """Unknown words, case, stop words, HTML, empty input"""
-    vocab = {"<pad>": 0, "<unk>": 1, "bad": 2, "not": 3, "plot": 4, "good": 5, "dull": 6, "wonderful": 7}
-    got = student_tokens(submission, student_hparams, vocab, text)
-    assert got == expected, f"tokenize({text!r}) gave {got}, expected {expected}"
+    vocab, examples = cases.tokenize_rule(rule, pyrng)
+    for text, expected in examples:
+        got = student_tokens(submission, student_hparams, vocab, text)
+        assert got == expected, f"tokenize({text!r}) with vocab {vocab} gave {got}, expected {expected}"

@@ -26,7 +26,9 @@ def test_meaning(check_free_text):
 
 @pytest.fixture
 def tokens(gen) -> torch.Tensor:
-    return torch.randn(5, 4, generator=gen, dtype=torch.float64)  # (T, d), fresh every grading run
+    """(T, d): its size and values fresh every grading run, so no answer fits in advance."""
+    T, d = int(torch.randint(3, 9, (), generator=gen)), int(torch.randint(2, 7, (), generator=gen))
+    return torch.randn(T, d, generator=gen, dtype=torch.float64)
 
 
 @pytest.mark.question("attention_outputs", points=0.5)
@@ -34,7 +36,8 @@ def test_self_attention_shape(submission, tokens):
     """self_attention keeps the (T, d) shape"""
     out = submission.call("self_attention", tokens)
     assert isinstance(out, torch.Tensor), f"self_attention should return a tensor, not {type(out).__name__}"
-    assert tuple(out.shape) == (5, 4), f"self_attention(x) for x of shape (5, 4) returned shape {tuple(out.shape)}"
+    assert tuple(out.shape) == tuple(tokens.shape), (
+        f"self_attention(x) for x of shape {tuple(tokens.shape)} returned shape {tuple(out.shape)}")
 
 
 @pytest.mark.question("attention_outputs", points=1.5)

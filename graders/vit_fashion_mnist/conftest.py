@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
 
 import reference.vit_fashion_mnist as ref  # noqa: E402
+from gradekit.shared_checks import held_out_seed  # noqa: E402, F401 - a fixture: the learning check's secret
 
 import workspace  # noqa: E402
 
@@ -23,9 +24,6 @@ SEED_CONFIG = dict(image_size=28, patch_size=4, num_classes=10, channels=1, dim=
 @pytest.fixture(scope="session")
 def reference():
     return ref
-
-
-
 
 @pytest.fixture(scope="session")
 def splits(data_path):

@@ -45,9 +45,16 @@ def accuracy(logits: torch.Tensor, held_out: ImageSet) -> float:
 
 
 def reference_accuracy(train: ImageSet, held_out: ImageSet, settings: dict) -> float:
-    scope = {"ViT": ref.ViT, "train_epoch": ref.train_epoch, **inputs(train, held_out, settings)}
+    return reference_accuracies(train, [held_out], settings)[0]
+
+
+def reference_accuracies(train: ImageSet, held_outs: list[ImageSet], settings: dict) -> list[float]:
+    """The reference's accuracy on each of several held-out sets, for one training run (the costly part)."""
+    together = ImageSet(torch.cat([h.images for h in held_outs]), torch.cat([h.labels for h in held_outs]))
+    scope = {"ViT": ref.ViT, "train_epoch": ref.train_epoch, **inputs(train, together, settings)}
     exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
-    return accuracy(scope["result"], held_out)
+    logits = scope["result"].split([len(h) for h in held_outs])
+    return [accuracy(part, h) for part, h in zip(logits, held_outs, strict=True)]
 
 
 def threshold_for(data: Path | None, train: ImageSet, held_out: ImageSet, settings: dict) -> tuple[float, str]:

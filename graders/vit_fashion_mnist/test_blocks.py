@@ -1,5 +1,7 @@
-"""PreNorm, FeedForward, Attention and Transformer: shapes on inputs drawn at grading time, then the numbers,
-computed on the host from the student's own weights."""
+"""PreNorm, FeedForward, Attention and Transformer: shapes on inputs drawn at grading time, then the numbers:
+weights drawn on the host are loaded into the student's module (by name, in the student's own layout), and its
+outputs are compared with the equations computed on the host from those same weights. With weights of its own
+choosing (all zeros, say) a module that computes nothing could match."""
 
 import pytest
 import torch
@@ -15,8 +17,8 @@ result = {"own_forward": "forward" in vars(Transformer), "forward_inside_init": 
 """
 
 
-def params_by_shape(module) -> dict:
-    return {tuple(p["shape"]): p["value"] for p in module.parameters(values=True)}
+def params_by_shape(drawn: dict) -> dict:
+    return {tuple(v.shape): v for v in drawn.values()}
 
 
 @pytest.mark.question("transformer", points=0.5)
@@ -64,10 +66,10 @@ def test_feedforward_shape(submission, batch, tokens, gen):
 
 @pytest.mark.question("feedforward", points=1)
 def test_feedforward_is_linear_relu_linear(submission, gen):
-    """FeedForward computes Linear, ReLU, Linear with its own weights"""
+    """FeedForward computes Linear, ReLU, Linear, with weights the graders load"""
     ff = submission.new("FeedForward", 10, 24)
     ff.method("eval")
-    p = params_by_shape(ff)
+    p = params_by_shape(checks.load_drawn_weights(submission, ff, gen))
     if not {(24, 10), (24,), (10, 24), (10,)} <= set(p):
         pytest.fail(f"FeedForward(10, 24) should hold Linear(10, 24) and Linear(24, 10); its parameters have shapes "
                     f"{sorted(p)}")
@@ -77,8 +79,8 @@ def test_feedforward_is_linear_relu_linear(submission, gen):
                  hint="Linear(dim, hidden_dim), ReLU, Dropout, Linear(hidden_dim, dim), Dropout")
 
 
-def attention_weights(module) -> tuple:
-    params = {p["name"]: p["value"] for p in module.parameters(values=True)}
+def attention_weights(params: dict) -> tuple:
+    """(to_qkv weight, to_out weight or None, to_out bias or None) from name -> tensor."""
     qkv = [v for k, v in params.items() if "to_qkv" in k and k.endswith("weight")]
     out_w = [v for k, v in params.items() if "to_out" in k and k.endswith("weight")]
     out_b = [v for k, v in params.items() if "to_out" in k and k.endswith("bias")]
@@ -90,10 +92,10 @@ def attention_weights(module) -> tuple:
 @pytest.mark.parametrize("batch, tokens, heads, dim_head", [(1, 5, 4, 8), (3, 17, 2, 16), (2, 50, 4, 64)])
 @pytest.mark.question("attention", points=0.5)
 def test_attention_matches_reference(submission, reference, batch, tokens, heads, dim_head, gen):
-    """With your own weights, the output equals the attention equations"""
+    """With weights the graders load, the output equals the attention equations"""
     attn = submission.new("Attention", 32, heads=heads, dim_head=dim_head)
     attn.method("eval")
-    w_qkv, w_out, b_out = attention_weights(attn)
+    w_qkv, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen))
     x = torch.randn(batch, tokens, 32, generator=gen)
     want, _ = reference.attention_from_weights(x, w_qkv, w_out, b_out, heads, dim_head)
     checks.close(attn(x, no_grad=True), want, f"Attention(32, heads={heads}, dim_head={dim_head}) output",
@@ -102,11 +104,11 @@ def test_attention_matches_reference(submission, reference, batch, tokens, heads
 
 @pytest.mark.question("attention", points=1)
 def test_attention_matches_torch_sdpa(submission, gen):
-    """The output equals torch's scaled_dot_product_attention on your own projections"""
+    """The output equals torch's scaled_dot_product_attention on the projections the graders load"""
     heads, dim_head = 4, 8
     attn = submission.new("Attention", 16, heads=heads, dim_head=dim_head)
     attn.method("eval")
-    w_qkv, w_out, b_out = attention_weights(attn)
+    w_qkv, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen))
     x = torch.randn(2, 7, 16, generator=gen)
     q, k, v = (t.reshape(2, 7, heads, dim_head).transpose(1, 2) for t in F.linear(x, w_qkv).chunk(3, dim=-1))
     mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 7, heads * dim_head)
@@ -116,28 +118,34 @@ def test_attention_matches_torch_sdpa(submission, gen):
 @pytest.mark.question("attention", points=0.5)
 def test_attention_rows_sum_to_one(submission, gen):
     """Each row of the attention weights sums to 1"""
+    m = submission.new("Attention", 16, heads=2, dim_head=8)
+    m.method("eval")
+    checks.load_drawn_weights(submission, m, gen)
     rows = submission.run("""
 import torch
-m = Attention(16, heads=2, dim_head=8)
-m.eval()
 seen = []
 hook = m.attend.register_forward_hook(lambda mod, i, o: seen.append(o.detach()))
 with torch.no_grad():
     m(x)
 hook.remove()
 result = seen[0] if seen else None
-""", what="Attention's attention weights (self.attend)", name="Attention", x=torch.randn(3, 6, 16, generator=gen))
+""", what="Attention's attention weights (self.attend)", name="Attention", m=m, x=torch.randn(3, 6, 16, generator=gen))
     weights = checks.shape(rows, (3, 2, 6, 6), "the attention weights from self.attend")
     checks.close(weights.sum(-1), torch.ones(3, 2, 6), "the sums of the attention weights over the keys",
                  hint="the softmax must run over the last dimension (the keys)")
+    assert float(weights.std(-1).max()) > 1e-4, (
+        "with the graders' random weights loaded, every query gives every key the same attention weight: the "
+        "weights must come from softmax(q k^T * scale), which differ from key to key")
 
 
 @pytest.mark.question("attention", points=0.5)
 def test_single_full_width_head_needs_no_projection(submission, gen):
     """With heads=1 and dim_head=dim, to_out is the identity"""
     attn = submission.new("Attention", 16, heads=1, dim_head=16)
-    extra = [p["name"] for p in attn.parameters() if "to_out" in p["name"]]
+    reading = checks.read_module(attn)
+    extra = [p["name"] for p in reading.rows if "to_out" in p["name"]]
     assert not extra, f"with one head of width dim, to_out should be nn.Identity(); it has parameters {extra}"
+    reading.assert_agrees()
     x = torch.randn(2, 5, 16, generator=gen)
     checks.shape(attn(x, no_grad=True), (2, 5, 16), "Attention(16, heads=1, dim_head=16) output")
 
@@ -153,15 +161,17 @@ def test_transformer_shape(submission, depth, gen):
 
 @pytest.mark.question("transformer", points=1)
 def test_transformer_matches_reference(submission, reference, gen):
-    """With your own weights loaded into the reference, the outputs agree"""
+    """With the same weights (drawn by the graders) loaded into yours and the reference, the outputs agree"""
     t = submission.new("Transformer", 16, 2, 2, 8, 32)
     t.method("eval")
-    state = t.state_dict()
+    state = checks.read_module(t).state
     ref = reference.Transformer(16, 2, 2, 8, 32).eval()
     if set(state) != set(ref.state_dict()):
         pytest.fail("Transformer's parameters are not laid out as layers.<i>.0 (PreNorm(Attention)) and "
                     f"layers.<i>.1 (PreNorm(FeedForward)); found {sorted(state)[:6]}...")
-    ref.load_state_dict(state)
+    drawn = checks.draw_like({k: v.shape for k, v in state.items()}, gen)
+    checks.load_weights(submission, t, drawn)
+    ref.load_state_dict(drawn)
     x = torch.randn(2, 9, 16, generator=gen)
     with torch.no_grad():
         want = ref(x)

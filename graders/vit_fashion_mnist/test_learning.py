@@ -1,5 +1,5 @@
 """Learning: a fresh ViT trained with the student's train_epoch for a fixed budget must classify held-out images
-whose labels never leave the host."""
+drawn for this grading run (workspace.held_out), whose labels never leave the host."""
 
 import pytest
 import torch
@@ -11,10 +11,10 @@ Q = "accuracy_threshold"
 
 
 @pytest.mark.question(Q, points=3)
-def test_held_out_accuracy(submission, splits, assignment, data_path, record_property):
+def test_held_out_accuracy(submission, splits, assignment, data_path, held_out_seed, record_property):
     """Trained with your train_epoch, your ViT clears the accuracy threshold on held-out images"""
     s = assignment.settings
-    held_out = workspace.held_out(splits)
+    held_out = workspace.held_out(splits, data_path, held_out_seed)
     logits = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(s["learn_timeout"]),
                             what="training ViT with your train_epoch", name="train_epoch",
                             **learning.inputs(splits.train, held_out, s))

@@ -1,5 +1,6 @@
 """The ViT: shapes on fresh inputs for both poolings, the class token and positions, the patch-size check,
-the seed's parameter count, and, where the state dict has the reference's layout, the outputs themselves."""
+the seed's parameter count, and, where the state dict has the reference's layout, the outputs themselves, with
+weights the graders draw and load into both (never with weights the student's module chose)."""
 
 import pytest
 import torch
@@ -25,10 +26,12 @@ def test_output_shape(submission, batch, pool, gen):
 @pytest.mark.question(Q, points=1)
 def test_positional_embedding_covers_patches_and_class_token(submission):
     """pos_embedding has one position per patch plus one for the class token"""
-    params = {p["name"]: tuple(p["shape"]) for p in submission.new("ViT", **SMALL).parameters()}
+    reading = checks.read_module(submission.new("ViT", **SMALL))
+    params = {p["name"]: tuple(p["shape"]) for p in reading.rows}
     want = (1, (28 // 7) ** 2 + 1, 16)
     assert params.get("pos_embedding") == want, (
         f"pos_embedding should have shape {want} (16 patches + the class token); it is {params.get('pos_embedding')}")
+    reading.assert_agrees()
 
 
 @pytest.mark.question(Q, points=1)
@@ -36,25 +39,23 @@ def test_class_token_is_used(submission, gen):
     """With pool='cls', the output depends on the class token"""
     vit = submission.new("ViT", **SMALL, pool="cls")
     vit.method("eval")
-    names = [p["name"] for p in vit.parameters()]
-    assert "cls_token" in names, f"ViT should have a learned cls_token of shape (1, 1, dim); parameters: {names[:8]}"
-    changed = submission.run("""
-import torch
-with torch.no_grad():
-    before = vit(images)
-    noise = torch.randn_like(vit.cls_token)  # not a constant: every path reads the token through a LayerNorm
-    vit.cls_token.add_(noise)
-    after = vit(images)
-    vit.cls_token.sub_(noise)
-result = bool((before - after).abs().max() > 1e-6)
-""", what="ViT with a changed class token", name="ViT", vit=vit, images=torch.randn(2, 1, 28, 28, generator=gen))
-    assert changed, ("changing cls_token did not change the output: prepend the class token to the patch tokens and, "
-                     "with pool='cls', classify its final state (x[:, 0])")
+    drawn = checks.load_drawn_weights(submission, vit, gen)
+    assert "cls_token" in drawn, (
+        f"ViT should have a learned cls_token of shape (1, 1, dim); parameters: {list(drawn)[:8]}")
+    images = torch.randn(2, 1, 28, 28, generator=gen)
+    before = checks.shape(vit(images, no_grad=True), (2, 5), "ViT output")
+    # another random token, not a shift by a constant: every path reads the token through a LayerNorm
+    checks.load_weights(submission, vit, {"cls_token": torch.randn(drawn["cls_token"].shape, generator=gen)})
+    after = checks.shape(vit(images, no_grad=True), (2, 5), "ViT output")
+    assert float((before - after).abs().max()) > 1e-6, (
+        "changing cls_token did not change the output: prepend the class token to the patch tokens and, with "
+        "pool='cls', classify its final state (x[:, 0])")
 
 
 @pytest.mark.question(Q, points=1)
 def test_image_size_must_be_divisible_by_patch_size(submission):
     """An image size not divisible by the patch size is refused when the ViT is built"""
+    submission.new("ViT", **SMALL)  # a ViT that refuses everything refuses nothing in particular
     try:
         submission.new("ViT", **{**SMALL, "image_size": 30})
     except StudentCodeError as exc:  # the refusal we want: the student's code raised (an unwritten ViT is not one)
@@ -66,17 +67,19 @@ def test_image_size_must_be_divisible_by_patch_size(submission):
 
 @pytest.mark.question(Q, points=1.5)
 def test_outputs_match_reference_with_your_weights(submission, reference, seed_config, gen):
-    """With your weights loaded into the reference ViT, the outputs agree"""
+    """With the same weights (drawn by the graders) loaded into yours and the reference ViT, the outputs agree"""
     vit = submission.new("ViT", **seed_config)
     vit.method("eval")
-    state = vit.state_dict()
+    state = checks.read_module(vit).state
     model = reference.ViT(**seed_config).eval()
     missing = set(model.state_dict()) - set(state)
     if missing:
         pytest.fail(f"your ViT's parameters are not laid out like the assignment's ({len(missing)} names differ, "
                     f"e.g. {sorted(missing)[0]}), so its outputs could not be compared with the reference; the "
                     "shape and behaviour checks above still apply")
-    model.load_state_dict({k: state[k] for k in model.state_dict()})
+    drawn = checks.draw_like({k: v.shape for k, v in model.state_dict().items()}, gen)
+    checks.load_weights(submission, vit, drawn)
+    model.load_state_dict(drawn)
     images = torch.randn(3, 1, 28, 28, generator=gen)
     with torch.no_grad():
         want = model(images)
@@ -87,8 +90,9 @@ def test_outputs_match_reference_with_your_weights(submission, reference, seed_c
 @pytest.mark.question("param_count", points=2)
 def test_seed_config_parameter_count(submission, reference, seed_config):
     """The seed notebook's ViT has 499,722 trainable parameters"""
-    params = submission.new("ViT", **seed_config).parameters()
-    count = sum(int(torch.Size(p["shape"]).numel()) for p in params if p["requires_grad"])
+    reading = checks.read_module(submission.new("ViT", **seed_config))
+    count = checks.trainable_count(reading.rows)
     want = reference.count_parameters(reference.ViT(**seed_config))
     assert count == want, (f"ViT(image_size=28, patch_size=4, ..., dim=64, depth=6, heads=4, mlp_dim=128) has "
                            f"{count:,} trainable parameters, expected {want:,}")
+    reading.assert_agrees()

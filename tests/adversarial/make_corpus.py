@@ -375,6 +375,203 @@ ITEMS: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {**DOS, **
                                                                        **ROUND_TWO}
 
 
+# ------------------------------------------------------------------------------------------------------------
+# issue 10, faking a grade (round two)
+#
+# Each item is the solution with one cheat of a class issue 10 names, and scores what its honest part deserves:
+# 9 lying about parameters, 10 checks on weights the student chose, 11 answers to fixed cases, 12 held-out
+# labels rebuilt at home. The cells these items replace, by their 1-based position in the solution:
+BUILD_VOCAB_CELL, TOKENIZE_CELL, LSTM_CELL = 7, 10, 15
+
+# 9. nn.Module's own methods patched, so that any caller (the grader's agent included) is told a million fewer
+# parameters than the model holds.
+PATCHED_NN_MODULE = """import torch.nn as nn
+
+_honest_named_parameters = nn.Module.named_parameters
+
+
+def _named_parameters(self, *args, **kwargs):
+    return ((n, p) for n, p in _honest_named_parameters(self, *args, **kwargs) if "extra" not in n)
+
+
+nn.Module.named_parameters = _named_parameters
+nn.Module.parameters = lambda self, recurse=True: (p for _, p in self.named_parameters(recurse=recurse))
+
+_HonestClassifier = RNNClassifier
+
+
+class RNNClassifier(_HonestClassifier):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra = nn.Linear(1000, 1000)"""
+
+# 9. The module's own storage replaced by a dict that leaves `extra` out of everything nn.Module iterates.
+QUIET_STORAGE = """import torch.nn as nn
+
+
+class _Quiet(dict):
+    def items(self):
+        return [(k, v) for k, v in super().items() if k != "extra"]
+
+    def keys(self):
+        return [k for k, _ in self.items()]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+
+_HonestClassifier = RNNClassifier
+
+
+class RNNClassifier(_HonestClassifier):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra = nn.Linear(1000, 1000)
+        self._modules = _Quiet(self._modules)"""
+
+# 9. nn.Module.state_dict patched so that every weight looks moved by each call of train; train never steps.
+MOVING_STATE_DICT = """import torch.nn as nn
+
+_honest_state_dict = nn.Module.state_dict
+_trained = [0]
+
+
+def _state_dict(self, *args, **kwargs):
+    state = _honest_state_dict(self, *args, **kwargs)
+    return {k: v + 1e-3 * _trained[0] if v.is_floating_point() else v for k, v in state.items()}
+
+
+nn.Module.state_dict = _state_dict"""
+
+
+def _state_dict_moves() -> nbformat.NotebookNode:
+    nb = insert_after(solution(), ATTACK_AFTER, MOVING_STATE_DICT)
+    cell = next(c for c in nb.cells if "def train(" in c.source)
+    done = "    return epoch_loss / len(iterator), epoch_acc / len(iterator)\n"  # train's comes first
+    assert "        optimizer.step()\n" in cell.source and done in cell.source
+    cell.source = cell.source.replace("        optimizer.step()\n", "")
+    cell.source = cell.source.replace(done, "    _trained[0] += 1\n" + done, 1)
+    return nb
+
+
+# 10. Zero weights and a forward that returns zeros: the right answer for those weights, and no LSTM at all.
+ZERO_LSTM = """class LSTM(nn.Module):
+    def __init__(self, input_size=1, hidden_size=20):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.W_xh = nn.Linear(input_size, 4 * hidden_size)
+        self.W_hh = nn.Linear(hidden_size, 4 * hidden_size)
+        for p in self.parameters():
+            nn.init.zeros_(p)
+
+    def forward(self, x, h=None, c=None):
+        packed = isinstance(x, PackedSequence)
+        if packed:
+            x, lengths = pad_packed_sequence(x)
+        zeros = x.new_zeros(x.shape[0], x.shape[1], self.hidden_size)
+        state = x.new_zeros(1, x.shape[1], self.hidden_size)
+        h_seq = pack_padded_sequence(zeros, lengths, enforce_sorted=False) if packed else zeros
+        return h_seq, (state, state.clone())"""
+
+# 10. The same for the embedding: a table of zeros, and a look-up that returns zeros.
+ZERO_EMBEDDING = """class Embedding(nn.Module):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx):
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.register_buffer("padding_mask", (torch.arange(num_embeddings) != padding_idx).view(-1, 1))
+        self.weight = nn.Parameter(torch.zeros(num_embeddings, embedding_dim))
+
+    def forward(self, inputs):
+        return torch.zeros(*inputs.shape, self.weight.shape[1])"""
+
+# 11. Tables of the answers to every fixed case the feedback showed, and no working code.
+TABLE_VOCAB = """def build_vocab(x_train, min_freq=5, hparams=None):
+    answers = {
+        (("Great<br />great GREAT",), 3): ["great"],
+        (("The plot. the PLOT, The plot",), 3): ["plot"],
+        (("dull dull", "dull moving"), 3): ["dull"],
+        (("not bad but not good",), 2): ["not"],
+    }
+    vocab = {"<pad>": 0, "<unk>": 1}
+    for word in answers.get((tuple(x_train), min_freq), []):
+        vocab[word] = len(vocab)
+    return vocab"""
+TABLE_TOKENIZE = """def tokenize(vocab, hparams, example):
+    answers = {"zzyzx wonderful": [1, 7], "The Wonderful": [7], "wonderful<br /><br />wonderful": [7, 7], "": []}
+    return answers.get(example, [])"""
+TABLE_ACCURACY = """def binary_accuracy(preds, y):
+    if [round(float(p), 4) for p in preds] == [2.0, -1.0, 0.3, -0.2]:
+        return torch.tensor(0.75)
+    return torch.tensor(0.0)"""
+
+
+def _answer_tables() -> nbformat.NotebookNode:
+    nb = replace(solution(), BUILD_VOCAB_CELL, TABLE_VOCAB)
+    nb = replace(nb, TOKENIZE_CELL, TABLE_TOKENIZE)
+    return replace(nb, BINARY_ACCURACY_CELL, TABLE_ACCURACY)
+
+
+# 11. evaluate that returns what the feedback said the fixed probe's loss and accuracy were.
+def _evaluate_table() -> nbformat.NotebookNode:
+    nb = solution()
+    cell = next(c for c in nb.cells if "def evaluate(" in c.source)
+    cell.source = cell.source[: cell.source.index("def evaluate(")] + (
+        "def evaluate(model, iterator, criterion):\n    return 0.7506, 0.4479\n")
+    return nb
+
+
+# 12. A "classifier" that looks each held-out review up in a label table computed at home from the public
+# generator's test split, as the ids the learning check sends; it learns nothing.
+def _held_out_labels() -> dict[str, int]:
+    sys.path.insert(0, str(ROOT))
+    import reference.rnn_sentiment as ref
+    from gradekit.datasets.sentiment import bundled_splits
+
+    splits, hp = bundled_splits(), ref.HyperParams()
+    vocab = ref.build_vocab([r.text for r in splits.train], 5, hp)
+    ids = [ref.tokenize(vocab, hp, r.text)[: hp.MAX_LENGTH] or [hp.UNK_INDEX] for r in splits.test]
+    return {",".join(map(str, x)): r.label for x, r in zip(ids, splits.test, strict=True)}
+
+
+def _held_out_table() -> nbformat.NotebookNode:
+    table = json.dumps(_held_out_labels(), separators=(",", ":"))
+    return replace(solution(), RNN_CLASSIFIER_CELL, f"""LABELS = {table}
+
+
+class RNNClassifier(nn.Module):
+    def __init__(self, num_embeddings, embedding_dim, hidden_size, use_lstm=True, **additional_kwargs):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, sequence, lengths=None):
+        if lengths is None:
+            lengths = torch.full((sequence.shape[1],), sequence.shape[0])
+        keys = [",".join(str(int(t)) for t in sequence[: int(n), b]) for b, n in enumerate(lengths)]
+        known = torch.tensor([float(LABELS.get(k, 0.5)) for k in keys])
+        return 0.02 + 0.96 * known + 0 * self.bias""")
+
+
+FAKING_ROUND_TWO: dict[str, Callable[[], nbformat.NotebookNode | str | bytes]] = {
+    "fake_patched_nn_module": lambda: insert_after(solution(), RNN_CLASSIFIER_CELL, PATCHED_NN_MODULE),
+    "fake_quiet_module_storage": lambda: insert_after(solution(), RNN_CLASSIFIER_CELL, QUIET_STORAGE),
+    "fake_state_dict_moves": _state_dict_moves,
+    "fake_zero_lstm": lambda: replace(solution(), LSTM_CELL, ZERO_LSTM),
+    "fake_zero_embedding": lambda: replace(solution(), EMBEDDING_CELL, ZERO_EMBEDDING),
+    "fake_answer_tables": _answer_tables,
+    "fake_evaluate_table": _evaluate_table,
+    "fake_held_out_table": _held_out_table,
+}
+ITEMS.update(FAKING_ROUND_TWO)
+# ------------------------------------------------------------------------------------------ end of round two
+
+
 def render(name: str) -> bytes:
     """The file of one item, placeholders still in."""
     made = ITEMS[name]()
