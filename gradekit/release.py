@@ -65,6 +65,12 @@ def release_notebook(nb: nbformat.NotebookNode, assignment_name: str) -> nbforma
     return nb
 
 
+def finished_source(source: str) -> str:
+    """A cell as a student who finished it would have it: the solution without its markers."""
+    keep = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+    return "\n".join(line for line in keep if line.strip() != "# YOUR CODE HERE")
+
+
 def release(assignment: Assignment, out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else assignment.root / "student_template"
     nb = nbformat.read(assignment.solution_path, as_version=4)

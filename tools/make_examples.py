@@ -16,13 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gradekit.config import load_assignment  # noqa: E402
+from gradekit.release import finished_source as strip_markers  # noqa: E402
 from gradekit.release import release_notebook  # noqa: E402
-
-
-def strip_markers(source: str) -> str:
-    """A student's finished notebook has no solution markers."""
-    keep = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
-    return "\n".join(line for line in keep if line.strip() != "# YOUR CODE HERE")
 
 
 def edit(nb: nbformat.NotebookNode, old: str, new: str) -> None:
