@@ -21,6 +21,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,3 +171,68 @@ def _make_child(parent: Path, version: int, limit: int) -> MemoryCgroup | None:
         with contextlib.suppress(OSError):
             child.rmdir()
         return None
+
+
+@contextlib.contextmanager
+def no_forks(pid: int, cgroup: MemoryCgroup | None) -> Iterator[bool]:
+    """While inside, process `pid` can start no process or thread: its next fork fails with EAGAIN.
+
+    How a fork loop is stopped (an interrupt is not enough, see KernelSession.recover). Through the pids
+    controller: in cgroup v2, `pids.max` of the kernel's own cgroup (when the pids controller is delegated to
+    it); in v1, a pids cgroup of its own that `pid` is moved into and out of again (moving a process does not
+    count against a limit). RLIMIT_NPROC cannot do it: lowering another uid's limit needs CAP_SYS_RESOURCE,
+    which a container's root may lack. Yields whether the block is in place."""
+    if cgroup is not None and cgroup.version == 2 and (cgroup.path / "pids.max").exists():
+        try:
+            (cgroup.path / "pids.max").write_text("0")
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(OSError):
+                (cgroup.path / "pids.max").write_text("max")
+        return
+    home = _pids_v1_cgroup(pid)
+    if home is None:
+        yield False
+        return
+    block = home / f"gradekit-noforks-{uuid.uuid4().hex[:12]}"  # a child: the limits above it still hold
+    try:
+        block.mkdir()
+        (block / "pids.max").write_text("0")
+        (block / "cgroup.procs").write_text(str(pid))
+    except OSError:
+        with contextlib.suppress(OSError):
+            block.rmdir()
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(OSError):
+            (home / "cgroup.procs").write_text(str(pid))
+        for _ in range(100):
+            try:
+                block.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
+def _pids_v1_cgroup(pid: int) -> Path | None:
+    """The folder of `pid`'s cgroup in the v1 pids hierarchy, where one is mounted."""
+    point = next((p for p, fstype, options in _mounts() if fstype == "cgroup" and "pids" in options.split(",")), None)
+    if point is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if "pids" in controllers.split(","):
+                return Path(point) / path.lstrip("/")
+    except (OSError, ValueError):
+        return None
+    return None

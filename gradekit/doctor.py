@@ -76,8 +76,8 @@ def _isolation() -> Finding:
         return Finding("unprivileged uid", False, "the kernel would run as root without capabilities (the "
                        "interpreter is not readable by other users), so RLIMIT_NPROC cannot stop a fork bomb",
                        "put the virtual environment where other users can read it (not in a 0700 folder)")
-    what = {"uid": "the kernel runs as uid 65534 with no capabilities", "user": "the kernel runs as this user "
-            "inside a user namespace"}[isolation]
+    what = {"uid": "each kernel runs as an unprivileged uid of its own, with no capabilities",
+            "user": "the kernel runs as this user inside a user namespace"}[isolation]
     return Finding("unprivileged uid", True, what)
 
 

@@ -45,7 +45,7 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbclient.util import run_sync
 from traitlets import Type, default
 
-from gradekit import procs
+from gradekit import cgroups, procs
 from gradekit.kernel_side import MAX_BLOB_BYTES, REPLY_MIME
 from gradekit.sandbox import GIB, Sandbox
 
@@ -56,6 +56,7 @@ MAX_MESSAGE_BYTES = 2 * MAX_BLOB_BYTES + (16 << 20)
 REQUEST_OUTPUT_BYTES = MAX_MESSAGE_BYTES
 STDIO_TAIL_BYTES = 64 << 10  # what the host keeps of the kernel's own stdout and stderr
 SETUP_TIMEOUT = 120  # seconds the assignment's own set-up cell may take, whatever the students' cell limit
+INTERRUPT_GRACE = 30  # seconds an interrupted kernel gets to answer again (see KernelSession.recover)
 CUDA_HINT = ("the grading machine has no GPU: pick the device with "
              "`torch.device('cuda' if torch.cuda.is_available() else 'cpu')` instead of calling .cuda()")
 
@@ -449,13 +450,9 @@ class KernelSession:
             members = procs.descendants(kernel)
         return [pid for pid in members if pid not in keep and procs.alive(pid)]  # zombies are already dead
 
-    def kill_strays(self) -> int:
-        """Kill every process the student's code started (see `strays`), keeping the kernel itself.
-
-        A fork bomb is capped by RLIMIT_NPROC, but its copies would still share the CPU with the graders, and
-        copies of the kernel answer on its sockets; a daemon that double-forked and ignores SIGTERM would run
-        on while the graders call the notebook. Killing a forking process frees a slot for another fork, so
-        every stray is first stopped (a stopped process cannot fork) until no new one appears, then killed."""
+    def stop_strays(self) -> set[int]:
+        """SIGSTOP every process the student's code started (see `strays`) until no new one appears: a stopped
+        process cannot fork, and it keeps its slot under RLIMIT_NPROC."""
         stopped: set[int] = set()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -466,6 +463,16 @@ class KernelSession:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGSTOP)
                 stopped.add(pid)
+        return stopped
+
+    def kill_strays(self) -> int:
+        """Kill every process the student's code started (see `strays`), keeping the kernel itself.
+
+        A fork bomb is capped by RLIMIT_NPROC, but its copies would still share the CPU with the graders, and
+        copies of the kernel answer on its sockets; a daemon that double-forked and ignores SIGTERM would run
+        on while the graders call the notebook. Killing a forking process frees a slot for another fork, so
+        every stray is first stopped, then killed."""
+        stopped = self.stop_strays()
         for _ in range(50):
             strays = self.strays()
             if not strays:
@@ -554,6 +561,29 @@ class KernelSession:
             return False
         return err is None or err["ename"] != TIMEOUT_ENAME
 
+    def recover(self) -> bool:
+        """After a cell timed out and was interrupted (by message): whether the kernel answers again.
+
+        An interrupt does not stop a fork loop: Python runs its after-fork hooks (logging's locks) between
+        forks, and a KeyboardInterrupt raised in one of them is swallowed there. What stops it is the process
+        limit: while the kernel recovers it may start no process at all (`cgroups.no_forks`), so its next fork
+        fails with an error in the student's own loop. Its copies are stopped first (they share the kernel's
+        sockets and must not take the next request) and killed at the end. Each round sends one more SIGINT,
+        straight to the kernel's pid, for a plain loop that missed the interrupt; the grace is generous because
+        on a loaded machine a kernel can take seconds to come back."""
+        deadline = time.monotonic() + INTERRUPT_GRACE
+        with contextlib.ExitStack() as stack:
+            if self._kernel is not None:
+                stack.enter_context(cgroups.no_forks(self._kernel, self.sandbox.cgroup))
+            stack.callback(self.kill_strays)
+            while True:
+                self.stop_strays()
+                if self.responsive(grace=2.0):
+                    return True
+                if time.monotonic() > deadline:
+                    return False
+                self._signal_kernel(signal.SIGINT)
+
     def run_notebook(self, cells: list[tuple[int, str]]) -> ExecutionReport:
         """Run (notebook position, source) pairs in order; record errors; enforce the time limits.
 
@@ -625,16 +655,7 @@ class KernelSession:
                 if record:
                     report.errors.append(CellError(position, "Timeout", f"ran past its {limit:.0f} s limit"))
                     report.notes.append(f"cell {position} ran past its {limit:.0f} s limit and was interrupted")
-                # The cell may have forked until the interrupt landed; copies of the kernel share its sockets and
-                # would take the next request, so they go first.
-                self.kill_strays()
-                responsive = self.responsive()
-                if not responsive:
-                    # The interrupt went by message; a kernel busy forking may have let it pass. Once more, as a
-                    # signal from the host straight to the kernel's pid.
-                    self._signal_kernel(signal.SIGINT)
-                self.kill_strays()
-                if not responsive and not self.responsive():
+                if not self.recover():
                     self.dead = (f"cell {position} ran past its {limit:.0f} s limit and did not stop when "
                                  "interrupted; the kernel was shut down")
                     report.aborted = self.dead

@@ -267,7 +267,7 @@ class Submission:
         if err is not None:
             if err["ename"] == TIMEOUT_ENAME:
                 limit = f"{timeout or self.default_timeout:.0f} s"
-                if not self._session.responsive():
+                if not self._session.recover():
                     raise self._revive(what, f"{what} ran past its {limit} limit and did not stop when "
                                              "interrupted") from None
                 raise SubmissionTimeout(f"{what} ran past its {limit} limit")

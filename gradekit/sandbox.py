@@ -33,16 +33,18 @@ import stat
 import subprocess
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradekit import uids
 from gradekit.cgroups import MemoryCgroup
 from gradekit.seccomp import shared_memory_filter
 
 GIB = 1024**3
 MIB = 1024**2
-SANDBOX_UID = 65534  # "nobody": owns nothing on the host
+PROBE_UID = 65534  # "nobody": only for probing whether an unprivileged uid can run the interpreter at all
 
 # The host's files a kernel sees (read-only); nothing else of the host is mounted. /bin, /lib, ... are
 # symlinks into /usr on merged-/usr systems and are recreated as such.
@@ -161,6 +163,10 @@ class Sandbox:
         # How the kernel's privileges are cut: "uid" (an unprivileged uid), "caps" (root without capabilities:
         # the fallback when the interpreter is unreadable by other users), "user" (the grader is not root).
         self.isolation = self._choose_isolation() if self.enabled else "off"
+        # One uid per kernel (gradekit.uids): RLIMIT_NPROC is counted per uid across the whole machine.
+        self._uid_lease: uids.UidLease | None = uids.lease() if self.isolation == "uid" else None
+        if self._uid_lease is not None:  # released by cleanup(), or when a sandbox nobody cleaned up is collected
+            self._release_uid = weakref.finalize(self, self._uid_lease.release)
         self.cgroup: MemoryCgroup | None = None
         self._filter_fds: list[int] = []
 
@@ -184,7 +190,7 @@ class Sandbox:
     @property
     def uid(self) -> int | None:
         """The uid the kernel runs as when the grader is root, else None (it keeps the grader's own)."""
-        return SANDBOX_UID if self.isolation == "uid" else None
+        return self._uid_lease.uid if self._uid_lease is not None else None
 
     def _choose_isolation(self) -> str:
         if os.geteuid() != 0:
@@ -345,7 +351,8 @@ class Sandbox:
                  # --die-with-parent already ties the kernel's life to the grader's. 1 switches the check off.
                  "--setenv", "JPY_PARENT_PID", "1", "--"]
         if isolation == "uid":
-            args += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+            uid = PROBE_UID if probe or self.uid is None else self.uid
+            args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
             if inner:
                 args += ["bwrap", "--unshare-user", "--disable-userns", "--die-with-parent", "--dev-bind", "/", "/"]
@@ -418,6 +425,8 @@ class Sandbox:
 
     def cleanup(self) -> None:
         self.started()
+        if self._uid_lease is not None:
+            self._release_uid()
         if self.cgroup is not None:
             self.cgroup.remove()
         for folder in (self.ipc_dir, self.inbox):

@@ -142,6 +142,27 @@ def test_a_double_forked_daemon_does_not_outlive_the_notebook(shared):
 
 
 @needs_bwrap
+def test_a_fork_loop_that_swallows_interrupts_is_stopped_and_the_next_cell_runs(tmp_path):
+    """Python swallows a KeyboardInterrupt that lands in its after-fork hooks, so a fork loop can outlive every
+    interrupt (here it also catches them): what stops it is a fork that fails (`cgroups.no_forks`).
+
+    Not asserted: that the kernel can fork again afterwards. Its dead children stay zombies until it reaps
+    them, which no IPython kernel does, and they keep their slots under RLIMIT_NPROC."""
+    # Ten forks a second: far from the process limit when the cell times out, as a kernel with torch loaded
+    # forks on a busy machine.
+    loop = ("import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(60)\n"
+            "            os._exit(0)\n        time.sleep(0.1)\n    except KeyboardInterrupt:\n        pass")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with KernelSession(scratch, Sandbox(scratch=scratch, mode="on"), cell_timeout=5) as session:
+        report = session.run_notebook([(1, loop), (2, "after = 6 * 7")])
+        assert report.aborted is None and report.fatal_cell is None, report.aborted
+        assert [(e.cell, e.ename) for e in report.errors] == [(1, "Timeout")]
+        assert stdout(session.execute("print(after)")[0]).strip() == "42"
+        assert session.strays() == []
+
+
+@needs_bwrap
 def test_memory_outside_the_address_space_is_bounded(tmp_path):
     """memfds are in no address space: only the kernel's memory cgroup (or, without one, seccomp) bounds them."""
     memfd = ("import os\nfds = []\nfor _ in range(64):\n    fd = os.memfd_create('x')\n"

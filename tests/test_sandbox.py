@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -110,6 +111,39 @@ def test_as_root_the_kernel_runs_as_an_unprivileged_uid_without_capabilities(mak
     setpriv = wrapped.index("setpriv")
     assert f"--reuid={sandbox.uid}" in wrapped[setpriv:] and "--bounding-set=-all" in wrapped[setpriv:]
     assert sandbox.uid != 0
+
+
+@needs_bwrap
+@pytest.mark.root_only
+def test_each_kernel_has_a_uid_of_its_own_and_gives_it_back(make_sandbox):
+    first, second = make_sandbox(mode="on"), make_sandbox(mode="on")
+    assert first.uid != second.uid
+    uid = second.uid
+    second.cleanup()
+    assert make_sandbox(mode="on").uid == uid
+
+
+@needs_bwrap
+@pytest.mark.root_only
+def test_a_fork_bomb_in_one_kernel_leaves_the_process_limit_of_another_alone(make_sandbox, monkeypatch):
+    """RLIMIT_NPROC counts a uid's processes machine-wide: with a shared uid, a notebook graded beside a fork
+    bomb could not start a thread. Here the inner user namespace keeps separate counts, so it is switched off,
+    as it is on machines that cannot make one."""
+    monkeypatch.setattr(Sandbox, "_inner_userns_block", lambda self: False)
+    bomb, honest = make_sandbox(mode="on"), make_sandbox(mode="on", memory_guard="off")
+    holder = ("import os, time\nn = 0\nwhile True:\n    try:\n        pid = os.fork()\n    except OSError:\n"
+              "        print(n, flush=True); time.sleep(30); break\n"
+              "    if pid == 0:\n        time.sleep(30); os._exit(0)\n    n += 1\n")
+    proc = subprocess.Popen(bomb.wrap([sys.executable, "-c", holder]), stdout=subprocess.PIPE, text=True)
+    try:
+        forked = int(proc.stdout.readline())  # the bomb now holds every process its uid may have
+        assert forked > 100
+        thread = "import threading; t = threading.Thread(target=print, args=('thread ran',)); t.start(); t.join()"
+        out = subprocess.run(honest.wrap([sys.executable, "-c", thread]), capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == "thread ran", out.stderr[-500:]
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @needs_bwrap
