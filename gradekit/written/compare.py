@@ -184,7 +184,9 @@ def _compare(answer: Reading, expected: Reading, vocab: Vocabulary, seed: int, a
 
 # -- complexity classes ----------------------------------------------------------------------------------------
 
-Term = tuple[tuple[int, int], ...]  # per variable: (power, power of its log); T^2 log T in (T, d) is ((2, 1), (0, 0))
+# Per variable: (power, power of its log), powers being fractions (sqrt(T) is T^(1/2)); T^2 log T in (T, d) is
+# ((2, 1), (0, 0)).
+Term = tuple[tuple[sympy.Rational, sympy.Rational], ...]
 
 
 def dominant_terms(expr: sympy.Expr, variables: list[str]) -> frozenset[Term]:
@@ -198,7 +200,7 @@ def dominant_terms(expr: sympy.Expr, variables: list[str]) -> frozenset[Term]:
         raise Unreadable("an O(...) inside another O(...)")
     monomials = set()
     for term in sympy.Add.make_args(sympy.expand(sympy.expand_log(expr, force=True))):
-        powers = {s: [0, 0] for s in syms}
+        powers = {s: [sympy.Integer(0), sympy.Integer(0)] for s in syms}
         for base, exponent in term.as_powers_dict().items():
             if base.is_number or not (base.free_symbols & set(syms)):
                 continue  # a constant factor
@@ -209,10 +211,10 @@ def dominant_terms(expr: sympy.Expr, variables: list[str]) -> frozenset[Term]:
             else:
                 raise Ambiguous(f"`{sympy.sstr(term)}` is not a product of powers and logs of "
                                 f"{', '.join(variables)}; a TA will read it")
-            if not (exponent.is_Integer and exponent >= 0):
-                raise Ambiguous(f"`{sympy.sstr(term)}` has a power of {base} that is not a whole number; a TA will "
+            if not (exponent.is_Rational and exponent >= 0):
+                raise Ambiguous(f"`{sympy.sstr(term)}` has a power of {base} that is not a fixed fraction; a TA will "
                                 "read it")
-            powers[base][slot] += int(exponent)
+            powers[base][slot] += exponent
         monomials.add(tuple((p, q) for p, q in powers.values()))
     return frozenset(m for m in monomials if not any(o != m and dominates(o, m) for o in monomials))
 
@@ -242,7 +244,8 @@ def big_o_body(reading: Reading) -> tuple[str, sympy.Expr]:
 def format_terms(terms: frozenset[Term], variables: list[str], bound: str = "O") -> str:
     parts = []
     for exps in sorted(terms, reverse=True):
-        factors = [v if p == 1 else f"{v}^{p}" for v, (p, _) in zip(variables, exps, strict=True) if p]
+        factors = [v if p == 1 else f"{v}^{p}" if p.is_Integer else f"{v}^({p})"
+                   for v, (p, _) in zip(variables, exps, strict=True) if p]
         logs = [f"log({v})" if q == 1 else f"log({v})^{q}" for v, (_, q) in zip(variables, exps, strict=True) if q]
         parts.append(" ".join(factors + logs) or "1")
     return {"Theta": "Θ", "Omega": "Ω"}.get(bound, bound) + "(" + " + ".join(parts) + ")"
