@@ -42,7 +42,8 @@ RNN = {
     "sequences": {"x": "the inputs x_1, ..., x_T"},
 }
 VECTORS = {
-    "symbols": {"a": {}, "b": {}, "c": {}, "d": {}, "beta": {"positive": True}},
+    "symbols": {"a": {"vector": True}, "b": {"vector": True}, "c": {"vector": True}, "d": {"vector": True},
+                "beta": {"positive": True}},
 }
 COST_IN_T = {
     "symbols": {"T": {"positive": True, "aliases": ["n", "N"]}, "d": {"positive": True}},
@@ -50,22 +51,48 @@ COST_IN_T = {
 }
 COST_IN_T_AND_D = {**COST_IN_T, "variables": ["T", "d"]}
 
+# Mistakes students make, each as the value it gives and what a TA would say about it: a wrong answer equal
+# to one of them gets that message (the checker's generic diagnosis covers the rest).
+NORM_MISTAKES = [
+    [r"2\beta", "the norms of orthogonal vectors do not add: ‖d + b‖² = ‖d‖² + ‖b‖² = 2β², so ‖d + b‖ = √2 β"],
+    [r"\sqrt{2\beta}", "the square root covers β² too: ‖d + b‖ = √(β² + β²) = √(2β²)"],
+]
+QUADRATIC_COST = [r"O(T^2)", "that is the cost of standard attention, which forms the T × T matrix of scores; "
+                  "linear attention never forms it"]
+
 # answer id -> (kind, spec). A spec is plain data: it crosses to the math worker as JSON.
 MATH: dict[str, tuple[str, dict]] = {
     "rnn_recurrence": ("expression", {**RNN, "expected": (
-        r"\sigma\left(1000\left(\sum_{i=1}^{T/2}\left(x_{2i}-x_{2i-1}\right) + h_0\right)\right)")}),
+        r"\sigma\left(1000\left(\sum_{i=1}^{T/2}\left(x_{2i}-x_{2i-1}\right) + h_0\right)\right)"), "mistakes": [
+        [r"\sum_{i=1}^{T/2}\left(x_{2i}-x_{2i-1}\right) + h_0",
+         "that is the hidden state h_T; the output is y_T = σ(1000 h_T)"],
+        [r"\sigma\left(1000\sum_{i=1}^{T/2}\left(x_{2i}-x_{2i-1}\right) + h_0\right)",
+         "h_0 must be multiplied by 1000 too: y_T = σ(1000 h_T) with h_T = h_0 + the sum of the inputs' steps"],
+        [r"\sigma\left(1000\left(\sum_{i=1}^{T} x_i + h_0\right)\right)",
+         "the inputs' signs must alternate: an even step adds its input, an odd step subtracts it"],
+    ]}),
     # x_1 = d + b, x_2 = a, x_3 = c + d with a, b, c, d orthogonal, each of norm beta.
-    "norm_x1": ("expression", {**VECTORS, "expected": r"\sqrt{2}\beta"}),
-    "norm_x2": ("expression", {**VECTORS, "expected": r"\beta"}),
-    "norm_x3": ("expression", {**VECTORS, "expected": r"\sqrt{2}\beta"}),
+    "norm_x1": ("expression", {**VECTORS, "expected": r"\sqrt{2}\beta", "mistakes": NORM_MISTAKES}),
+    "norm_x2": ("expression", {**VECTORS, "expected": r"\beta", "mistakes": [
+        [r"\sqrt{2}\beta", "x_2 = a is one vector, of norm β (it is x_1 and x_3 that are sums of two)"]]}),
+    "norm_x3": ("expression", {**VECTORS, "expected": r"\sqrt{2}\beta", "mistakes": NORM_MISTAKES}),
     # Row 2 of the scores is (0, beta^2, 0): y_2 = (x_1 + e^{beta^2} x_2 + x_3) / (e^{beta^2} + 2).
-    "y2_exact": ("expression", {**VECTORS, "expected": r"\frac{e^{\beta^2} a + b + c + 2d}{e^{\beta^2} + 2}"}),
+    # "exactly": an answer right only as a decimal approximation (2.718 for e) goes to a TA.
+    "y2_exact": ("expression", {**VECTORS, "exact": True,
+                                "expected": r"\frac{e^{\beta^2} a + b + c + 2d}{e^{\beta^2} + 2}", "mistakes": [
+        [r"e^{\beta^2} a + b + c + 2d", "the softmax divides by the sum of the exponentials, e^{β²} + 2"],
+        [r"\frac{e^{2\beta^2} a + b + c + 2d}{e^{2\beta^2} + 2}",
+         "the score of x_2 with itself is x_2 \\cdot x_2 = ‖a‖² = β², not 2β²"],
+        [r"\frac{a + b + c + 2d}{3}", "that gives the three tokens equal weights; the softmax of the scores "
+         "(0, β², 0) does not"],
+    ]}),
     # As beta grows each token's score with itself dominates its row: the layer copies its input.
     "y1_limit": ("expression", {**VECTORS, "expected": r"d + b"}),
     "y2_limit": ("expression", {**VECTORS, "expected": r"a"}),
     "y3_limit": ("expression", {**VECTORS, "expected": r"c + d"}),
-    "cost_in_T": ("big_o", {**COST_IN_T, "expected": r"O(T)"}),
-    "cost_in_T_and_d": ("big_o", {**COST_IN_T_AND_D, "expected": r"O(T d^2)"}),
+    "cost_in_T": ("big_o", {**COST_IN_T, "expected": r"O(T)", "mistakes": [QUADRATIC_COST]}),
+    "cost_in_T_and_d": ("big_o", {**COST_IN_T_AND_D, "expected": r"O(T d^2)", "mistakes": [
+        [r"O(T^2 d)", QUADRATIC_COST[1]]]}),
 }
 
 # -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ AWAITING_TA = {
 }
 
 MESSAGES = {
-    ("seed000", "attention_norms"): "its value differs",
+    ("seed000", "attention_norms"): "the norms of orthogonal vectors do not add",  # its 2 beta, named
     ("answer_tag_removed", "attention_outputs"): "no answer cell is tagged `answer:y2_exact`",
     ("seed002_true_false", "true_false"): "statement 3 is False",
     ("template", "rnn_recurrence"): "not answered yet",

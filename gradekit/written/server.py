@@ -18,15 +18,24 @@ from typing import Any
 import sympy
 
 from gradekit.written.compare import (
+    LENGTHS,
+    Verdict,
     big_o_body,
+    bounded_by,
     concrete,
     dominant_terms,
     equivalent,
     format_terms,
+    numeric,
 )
 from gradekit.written.latex import Ambiguous, Reading, UnknownSymbol, Unreadable, Vocabulary, read
 
 EXAMPLE_LENGTHS = (4, 6, 8)
+# An answer that equals the expected one only as a rounding of its decimals is accepted when every decimal
+# carries at least this many significant digits (1.414 for sqrt(2), 2.718 for e), as a TA reads it; with fewer
+# (1.4) an approximation and a mistake look alike, so a TA decides.
+MIN_SIGNIFICANT_DIGITS = 3
+DIAGNOSIS_LENGTH = 8  # the length at which a wrong answer's difference is described
 
 
 def latex(expr: sympy.Basic) -> str:
@@ -61,29 +70,166 @@ def check_expression(spec: dict[str, Any], answer: str) -> dict[str, str]:
     expected = read(spec["expected"], vocab)
     reading = read(answer, vocab)
     parsed, shown = render(reading), example(reading, vocab)
+    for length in LENGTHS if vocab.length else ():
+        if limit := fractional_limit(reading, vocab, length):  # before sympy spends a minute on such a sum
+            return {"verdict": "wrong", "parsed": parsed, "example": shown,
+                    "message": f"not equal to the expected answer: at {vocab.length} = {length}, the sum's limit "
+                               f"{limit} is not a whole number (see how your answer was read)"}
     verdict = equivalent(reading, expected, vocab, seed=int(spec.get("seed", 0)))
-    notes = "; ".join(reading.notes)
+    notes = list(reading.notes)
+    if verdict.same and verdict.approximate:
+        loose = [d for d in reading.decimals.values() if not d.value.is_Integer]
+        written = ", ".join(dict.fromkeys(d.text for d in loose))
+        digits = min(d.significant for d in loose)
+        if spec.get("exact"):
+            raise Ambiguous(f"the question asks for the exact value, and your answer equals it only if {written} is "
+                            "read as a rounding: a TA decides whether the approximation counts")
+        if digits < MIN_SIGNIFICANT_DIGITS:
+            raise Ambiguous(f"it equals the expected answer only if {written} is a rounding, and with {digits} "
+                            f"significant digit(s) an approximation and a mistake look alike")
+        notes.append(f"read as a decimal approximation ({written}, to the digits written) of the exact answer "
+                     f"${spec['expected']}$")
     if verdict.same:
-        return {"verdict": "correct", "message": notes, "parsed": parsed, "example": shown}
-    message = f"not equal to the expected answer: {verdict.detail} (see how your answer was read)"
-    return {"verdict": "wrong", "message": f"{message} ({notes})" if notes else message,
-            "parsed": parsed, "example": shown}
+        return {"verdict": "correct", "message": "; ".join(notes), "parsed": parsed, "example": shown}
+    why = difference(reading, expected, vocab, verdict, spec.get("mistakes", []))
+    message = f"not equal to the expected answer: {why}"
+    if notes:
+        message += f" ({'; '.join(notes)})"
+    return {"verdict": "wrong", "message": message, "parsed": parsed, "example": shown}
+
+
+def difference(reading: Reading, expected: Reading, vocab: Vocabulary, verdict: Verdict,
+               mistakes: list[list[str]]) -> str:
+    """What is wrong, as precisely as can be said without guessing the student's intent: one of the question's
+    known mistakes (`spec["mistakes"]`, pairs of LaTeX and message), an input that does not exist, a symbol or
+    input the answer leaves out or adds, a product of two vectors, the expected value squared, multiplied or
+    with its inputs' signs flipped, a vector's coefficient; else where the values differ."""
+    length = DIAGNOSIS_LENGTH if vocab.length else None
+    at = f"at {vocab.length} = {length}, " if length else ""
+    for text, message in mistakes:
+        if equivalent(reading, read(text, vocab), vocab).same:
+            return message
+    try:
+        answer, wanted = concrete(reading, vocab, length), concrete(expected, vocab, length)
+    except (Ambiguous, Unreadable):
+        return f"{verdict.detail} (see how your answer was read)"
+    if length and (outside := [i for i in answer.atoms(sympy.Indexed)
+                               if i.indices[0].is_Integer and not 1 <= int(i.indices[0]) <= length]):
+        first = min(outside, key=lambda i: int(i.indices[0]))
+        name, index = first.base.label, int(first.indices[0])
+        where = "before the first input" if index < 1 else f"past the last input {name}_{vocab.length}"
+        return f"{at}it uses {name}_{index}, {where}, which does not exist"
+    vectors = [vocab.symbol(v) for v in vocab.vectors]
+    if products := [f"{p} and {q}" for i, p in enumerate(vectors) for q in vectors[i:]
+                    if sympy.diff(answer, p, q) != 0]:
+        return (f"it multiplies two of the vectors ({products[0]}): a combination of "
+                f"{', '.join(vocab.vectors)} has one vector in each term")
+    missing, extra = sorted(_names(wanted) - _names(answer)), sorted(_names(answer) - _names(wanted))
+    if missing:
+        return f"{at}your answer does not depend on {', '.join(missing)}; the expected answer does"
+    if extra:
+        return f"{at}your answer depends on {', '.join(extra)}; the expected answer does not"
+    for relation, related in related_forms(expected, vocab, length):
+        if equivalent(reading, related, vocab).same:
+            return relation
+    if vectors and (wrong := [str(v) for v in vectors if _differs(sympy.diff(answer, v), sympy.diff(wanted, v))]):
+        return (f"the coefficient of {', '.join(wrong)} is not the expected one (the others are right)"
+                if len(wrong) < len(vectors) else "every coefficient differs from the expected one")
+    return f"{verdict.detail} (see how your answer was read)"
+
+
+def related_forms(expected: Reading, vocab: Vocabulary, length: int | None) -> list[tuple[str, Reading]]:
+    """Values a wrong answer often equals, each with what it says about the answer: the expected value's
+    square, a multiple of it, and the expected value with every input's sign flipped."""
+    exact = expected.exact()
+    flip = {v: -v for v in exact.free_symbols if isinstance(v, sympy.Symbol) and not v.is_positive
+            and v.name not in vocab.sequences and v.name not in vocab.vectors}
+    flip |= {i: -i for i in exact.atoms(sympy.Indexed)}
+    flipped = exact.xreplace(flip)
+    forms = [("your answer is the square of the expected one", Reading(expr=exact**2, dots=expected.dots))]
+    if flipped != exact:
+        forms.append(("it equals the expected answer with the sign of every input flipped",
+                      Reading(expr=flipped, dots=expected.dots)))
+    forms += [(f"your answer is {k} times the expected one", Reading(expr=k * exact, dots=expected.dots))
+              for k in (2, sympy.sqrt(2), sympy.Rational(1, 2), -1, 1000, sympy.Rational(1, 1000))]
+    return forms
+
+
+def _differs(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two small closed forms (coefficients of one vector) differ, at a few positive points."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    for k, value in enumerate((0.7, 1.3, 2.1)):
+        point = {s: sympy.Float(value + 0.1 * i + 0.01 * k, 30) for i, s in enumerate(symbols)}
+        va, vb = numeric(a).xreplace(point).evalf(30), numeric(b).xreplace(point).evalf(30)
+        if abs(va - vb) > 1e-20 * max(1, abs(va), abs(vb)):
+            return True
+    return False
+
+
+def fractional_limit(reading: Reading, vocab: Vocabulary, length: int | None) -> str:
+    """A sum limit (as written) that is not a whole number once the length is fixed, e.g. T/3 at T = 8."""
+    if length is None:
+        return ""
+    t = vocab.symbol(vocab.length)  # type: ignore[arg-type]
+    for node in sympy.preorder_traversal(reading.exact()):
+        if isinstance(node, sympy.Sum):
+            for _, low, high in node.limits:
+                for limit in (low, high):
+                    value = limit.xreplace({t: sympy.Integer(length)})
+                    if value.is_number and not value.is_integer:
+                        return f"`{latex(limit)}`"
+    return ""
+
+
+def _names(expr: sympy.Expr) -> set[str]:
+    """The symbols and inputs an expression depends on, as a student writes them (beta, h_0, x_3)."""
+    names = {f"{i.base.label}_{i.indices[0]}" for i in expr.atoms(sympy.Indexed)}
+    return names | {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)
+                    and not s.name.startswith("gk") and s.name not in {i.base.label.name for i in
+                                                                         expr.atoms(sympy.Indexed)}}
 
 
 def check_big_o(spec: dict[str, Any], answer: str) -> dict[str, str]:
     vocab = Vocabulary.from_spec(spec)
     variables = list(spec["variables"])
-    expected = dominant_terms(big_o_body(read(spec["expected"], vocab)), variables)
+    _, expected_body = big_o_body(read(spec["expected"], vocab))
+    expected = dominant_terms(expected_body, variables)
     reading = read(answer, vocab)
-    terms = dominant_terms(big_o_body(reading), variables)
+    bound, body = big_o_body(reading)
+    terms = dominant_terms(body, variables)
     parsed = render(reading)
-    written = format_terms(terms, variables)
-    if terms == expected:
-        return {"verdict": "correct", "message": "", "parsed": parsed, "example": f"reduces to {written}"}
+    written = format_terms(terms, variables, bound)
     over = ", ".join(variables)
-    return {"verdict": "wrong", "parsed": parsed, "example": f"reduces to {written}",
+    reply = {"parsed": parsed, "example": f"reduces to {written}"}
+    if bound == "o":
+        raise Ambiguous(f"little o, {written}, is a strict bound (grows slower than): if O was meant, write O(...)")
+    if bound == "Omega":
+        if bounded_by(terms, expected):
+            raise Ambiguous(f"{written} is only a lower bound (at least this fast); the question asks for the cost: "
+                            "write O(...) or Θ(...)")
+        return {**reply, "verdict": "wrong",
+                "message": f"{written} is a lower bound the cost does not have: it grows slower than that"}
+    if terms == expected:
+        return {**reply, "verdict": "correct", "message": ""}
+    hint = next((f": {message}" for text, message in spec.get("mistakes", [])
+                 if dominant_terms(big_o_body(read(text, vocab))[1], variables) == terms), "")
+    return {**reply, "verdict": "wrong",
             "message": f"your answer reduces to {written} (in {over}, with constant factors and dominated terms "
-                       f"dropped): that is not the cost asked for"}
+                       f"dropped): that is not the cost asked for{hint or cost_hint(terms, expected, variables)}"}
+
+
+def cost_hint(terms: frozenset, expected: frozenset, variables: list[str]) -> str:
+    """Which variable the cost grows with that the answer leaves out (or the reverse), when that is the case."""
+    def uses(ts: frozenset, i: int) -> bool:
+        return any(t[i] != (0, 0) for t in ts)
+
+    missing = [v for i, v in enumerate(variables) if uses(expected, i) and not uses(terms, i)]
+    extra = [v for i, v in enumerate(variables) if uses(terms, i) and not uses(expected, i)]
+    if missing:
+        return f"; the cost grows with {', '.join(missing)}, and your answer does not"
+    if extra:
+        return f"; your answer grows with {', '.join(extra)}, and the cost does not"
+    return ""
 
 
 def handle(request: dict[str, Any]) -> dict[str, str]:
