@@ -215,3 +215,66 @@ def test_a_correct_epoch_passes(case, train):
 def test_a_wrong_epoch_names_its_mistake(case, train, words):
     why = run(case, train)
     assert words in why, why
+
+
+# vit_fashion_mnist's train_epoch(model, optimizer, data_loader, loss_history), on its probe and its losses.
+vit = grader("vit_fashion_mnist", "test_training")
+
+
+def vit_solution(model, optimizer, loader):
+    for data, target in loader:
+        optimizer.zero_grad()
+        F.nll_loss(F.log_softmax(model(data), dim=1), target).backward()
+        optimizer.step()
+
+
+def vit_cross_entropy(model, optimizer, loader):
+    for data, target in loader:
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(data), target).backward()
+        optimizer.step()
+
+
+def vit_loss(of):
+    def train_epoch(model, optimizer, loader):
+        for data, target in loader:
+            optimizer.zero_grad()
+            of(model(data), target).backward()
+            optimizer.step()
+    return train_epoch
+
+
+VIT_CORRECT = {"solution": vit_solution, "cross_entropy": vit_cross_entropy}
+VIT_WRONG = {
+    "raw_outputs": (vit_loss(F.nll_loss), "apply F.log_softmax(..., dim=1) first"),
+    "softmax": (vit_loss(lambda x, t: F.nll_loss(F.softmax(x, dim=1), t)), "F.nll_loss of a softmax"),
+    "over_the_batch": (vit_loss(lambda x, t: F.nll_loss(F.log_softmax(x, dim=0), t)), "over the batch (dim=0)"),
+    "summed": (vit_loss(lambda x, t: F.cross_entropy(x, t, reduction="sum")), 'summed over the batch'),
+}
+
+
+@pytest.fixture(scope="module")
+def vit_case():
+    data = vit.draw(11, 60, 3)
+    return vit.EpochCase(name="train_epoch", make_model=lambda: vit.probe_class()(), forward=lambda m, b: m(b[0]),
+                         batches=data["batches"], loss=vit.LOSS, wrong_losses=vit.WRONG_LOSSES, lr=vit.LR,
+                         step="the notebook's step")
+
+
+def vit_run(case, train_epoch) -> str:
+    torch.manual_seed(5)
+    model = case.make_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_epoch(model, torch.optim.SGD(model.parameters(), lr=case.lr), case.batches)
+    return epoch_mistake(case, before, {k: v.clone() for k, v in model.state_dict().items()})
+
+
+@pytest.mark.parametrize("train_epoch", VIT_CORRECT.values(), ids=VIT_CORRECT)
+def test_a_correct_vit_epoch_passes(vit_case, train_epoch):
+    assert vit_run(vit_case, train_epoch) == ""
+
+
+@pytest.mark.parametrize("train_epoch, words", VIT_WRONG.values(), ids=VIT_WRONG)
+def test_a_wrong_vit_loss_is_named(vit_case, train_epoch, words):
+    why = vit_run(vit_case, train_epoch)
+    assert words in why, why
