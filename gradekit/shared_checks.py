@@ -289,6 +289,14 @@ def evaluate_reported_its_figures(out: dict, batches: list[tuple], score: Score,
 # mistake whose weights match is named, in the student's words.
 
 
+def probe_class(source: str) -> type[nn.Module]:
+    """The `_Probe` class a grader's probe source defines, built on the host for the replay of an epoch (our own
+    code: the same source defines the probe in the kernel, so both sides train the same module)."""
+    scope = {"nn": nn, "torch": torch}
+    exec(compile(source, "<probe model>", "exec"), scope)
+    return scope["_Probe"]
+
+
 @dataclass(frozen=True)
 class Loop:
     """One way to run an epoch: the ops each batch performs ("zero" the gradients, compute the "loss", "backward",

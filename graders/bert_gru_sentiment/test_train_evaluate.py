@@ -47,9 +47,7 @@ result = {"returned": returned, "before": before, "after": after, "calls": calls
 
 
 def probe_class() -> type[nn.Module]:
-    scope = {"nn": nn, "torch": torch}
-    exec(compile(PROBE_MODEL, "<probe model>", "exec"), scope)  # our own code
-    return scope["_Probe"]
+    return shared_checks.probe_class(PROBE_MODEL)
 
 
 def score(logits: torch.Tensor, batch: tuple) -> tuple[float, float]:

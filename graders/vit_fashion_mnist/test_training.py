@@ -57,9 +57,7 @@ result = {"returned": returned, "before": before, "after": after, "calls": calls
 
 
 def probe_class() -> type[nn.Module]:
-    scope = {"nn": nn, "torch": torch}
-    exec(compile(PROBE_MODEL, "<probe model>", "exec"), scope)  # our own code
-    return scope["_Probe"]
+    return shared_checks.probe_class(PROBE_MODEL)
 
 
 def nll(logits: torch.Tensor, target: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -161,10 +159,14 @@ def test_train_epoch_records_every_100th_loss(trained, train_data):
         f"train_epoch appended nothing to loss_history over {len(batches)} batches: every 100 batches append the "
         "current loss (loss.item())")
     logged = [checks.number(v, "an entry of loss_history") for v in history]
-    for indices in READINGS:
-        if len(logged) == len(indices) and all(abs(v - losses[i]) < 1e-4 * max(1.0, losses[i])
-                                               for v, i in zip(logged, indices, strict=True)):
-            return
+    # A train_epoch that trains on a wrong loss and logs it is charged for the loss once, by the step check
+    with torch.no_grad():
+        own = [[w.of(o, b).item() for o, b in zip(outputs, batches, strict=True)] for w in WRONG_LOSSES]
+    for series in (losses, *own):
+        for indices in READINGS:
+            if len(logged) == len(indices) and all(abs(v - series[i]) < 1e-4 * max(1.0, abs(series[i]))
+                                                   for v, i in zip(logged, indices, strict=True)):
+                return
     expected = " or ".join(f"{w} ({', '.join(f'{losses[i]:.4f}' for i in k)})" for k, w in READINGS.items())
     pytest.fail(f"over {len(batches)} batches train_epoch appended {len(logged)} value(s) to loss_history "
                 f"({', '.join(f'{v:.4f}' for v in logged[:4])}); every 100 batches it should append that batch's "
