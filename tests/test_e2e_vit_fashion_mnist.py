@@ -16,11 +16,11 @@ FULL = {"prenorm": 2, "feedforward": 2, "attention": 3.5, "transformer": 2.5, "v
 EXPECTED = {
     "solution": FULL,
     "template": dict.fromkeys(FULL, 0),
-    "seed000_forward_inside_init": {**FULL, "transformer": 0, "vit_forward": 2, "train_epoch": 0, "evaluate": 0,
-                                    "accuracy_threshold": 0},
+    # train_epoch and evaluate run on the graders' probe model (issue 11): their code is the solution's, so a broken
+    # ViT costs them nothing (it costs the ViT's questions and the learning check)
+    "seed000_forward_inside_init": {**FULL, "transformer": 0, "vit_forward": 2, "accuracy_threshold": 0},
     "missing_class_token": {**FULL, "vit_forward": 2.5, "param_count": 0},
-    "pos_embedding_one_short": {**FULL, "vit_forward": 1, "param_count": 0, "train_epoch": 0, "evaluate": 0,
-                                "accuracy_threshold": 0},
+    "pos_embedding_one_short": {**FULL, "vit_forward": 1, "param_count": 0, "accuracy_threshold": 0},
     "attention_without_scale": {**FULL, "attention": 1, "transformer": 1.5, "vit_forward": 4.5,
                                 "accuracy_threshold": 0},
     "softmax_over_queries": {**FULL, "attention": 0.5, "transformer": 1.5, "vit_forward": 4.5},

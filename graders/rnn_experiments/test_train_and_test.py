@@ -63,8 +63,11 @@ class _ProbeClassifier(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_index)
         self.rnn = nn.LSTM(embedding_dim, hidden_dim, n_layers, batch_first=True, bidirectional=bidirectional)
         self.fc = nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
+        _made.append((self, {k: v.clone() for k, v in gk_state_dict(self).items()}))
 
     def forward(self, ids, length):
+        if self.training and torch.is_grad_enabled():
+            _trained_calls.append(1)
         packed = _pack(self.embedding(ids), torch.as_tensor(length).cpu().clamp(min=1), batch_first=True,
                        enforce_sorted=False)
         h = self.rnn(packed)[1][0]
@@ -79,6 +82,7 @@ def _probe_collate(batch):
         raise TypeError("the dataset's items have a 'label' that is not an integer (see Q2)")
     return {"ids": ids, "length": lengths, "label": torch.tensor([int(item["label"]) for item in batch])}
 
+_made, _trained_calls = [], []
 space = train_and_test_model_with_hparams.__globals__
 names = ("LSTMClassifier", "GRUClassifier", "collate")
 saved = {name: space[name] for name in names if name in space}
@@ -86,11 +90,15 @@ space.update(LSTMClassifier=_ProbeClassifier, GRUClassifier=_ProbeClassifier, co
 try:
     random.seed(seed)
     torch.manual_seed(seed)
-    result = train_and_test_model_with_hparams(hp, "probe")
+    history = train_and_test_model_with_hparams(hp, "probe")
 finally:
     for name in names:
         space.pop(name, None)
     space.update(saved)
+# Evidence that the call trained (issue 11: doing nothing earns nothing): a classifier it built changed its weights,
+# and the classifiers were called in training mode with gradients. Compared on the host.
+result = {"history": history, "trained_calls": len(_trained_calls),
+          "moved": [[before, dict(gk_state_dict(m))] for m, before in _made]}
 """
 
 
@@ -108,7 +116,16 @@ def probe_run(submission, assignment, **changes):
     value = submission.run(PROBE, what=LABEL, name="train_and_test_model_with_hparams", settings=settings,
                            seed=int(assignment.settings["rerun_seed"]),
                            timeout=float(assignment.settings["learn_timeout"]))
-    return rerun.read_history(value, int(settings["N_EPOCHS"]), WHAT)
+    if not (isinstance(value, dict) and {"history", "trained_calls", "moved"} <= value.keys()):
+        pytest.fail(f"the graders' record of {WHAT}'s run could not be read back from your kernel; run your notebook "
+                    "from the top and check that it does not change torch")
+    history = rerun.read_history(value["history"], int(settings["N_EPOCHS"]), WHAT)
+    moved = any(isinstance(after, dict) and isinstance(before, dict) and before.keys() == after.keys()
+                and any(not torch.equal(before[k], after[k]) for k in before) for before, after in value["moved"])
+    assert moved and value["trained_calls"], (
+        f"{WHAT} returned figures, but no classifier it built was trained during the call: build the model, then "
+        "for each epoch call train_epoch(model, train_loader, optimizer, criterion) and evaluate(...)")
+    return history
 
 
 @pytest.mark.parametrize("optimizer", ["SGD", "Adagrad", "RMSprop", "Adam"])
