@@ -82,8 +82,9 @@ VARIANTS = [
         else:
             hidden = hidden[0]"""),),
             lost={"model_init": 1}, says=(("model_init", "the first layer's final states"),)),
-    Variant("bv-wrong_output_at_first_step", "output[:, 0] is the forward direction after one token: every comparison "
-            "differs",
+    Variant("bv-wrong_output_at_first_step", "output[:, 0] is the forward direction after one token: every "
+            "comparison differs, and the model question pays, not train (whose check, as of ee787f6, charges it: "
+            "weight_hh_l0 gets no gradient from the first step)",
             edits=(final_state("""        output, _ = self.rnn(embedded)
         hidden = output[:, 0]"""),),
             lost={"model_init": 2}, says=(("model_init", "the GRU's output at the first time step"),)),
