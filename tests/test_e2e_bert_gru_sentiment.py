@@ -9,7 +9,7 @@ from e2e_examples import grade_examples, question
 
 pytestmark = pytest.mark.e2e
 
-FULL = {"tokenizer": 6, "data_split": 2.5, "model_init": 5, "param_count": 2, "param_count_frozen": 3,
+FULL = {"tokenizer": 6, "data_split": 3.5, "model_init": 7, "param_count": 2, "param_count_frozen": 3,
         "binary_accuracy": 4, "train": 4, "evaluate": 3, "training_loop": 3.5, "predict_sentiment": 4.5,
         "accuracy_threshold": 3}
 
@@ -20,7 +20,9 @@ EXPECTED = {
     "evaluate_still_trains": {**FULL, "evaluate": 2},
     "fit_saves_every_epoch": {**FULL, "training_loop": 1.5},
     "predict_without_special_tokens": {**FULL, "predict_sentiment": 2.5},
-    "seed001_max_model_input_sizes": {**FULL, "tokenizer": 3.5, "predict_sentiment": 0.5},
+    # predict_sentiment runs with Q1a's names as the tokenizer says (issue 11): the seed's Q1a mistake costs Q1a;
+    # predict_sentiment loses only the notebook's two predictions, whose cells raised NameError.
+    "seed001_max_model_input_sizes": {**FULL, "tokenizer": 3.5, "predict_sentiment": 3.5},
 }
 
 MESSAGES = {

@@ -141,7 +141,7 @@ def scores(result, *qids):
 def test_vit_zero_attention_and_image_table_score_nothing(vit):
     assert scores(vit, "attention", "transformer", "accuracy_threshold") == {
         "attention": 0.5,  # with one full-width head, to_out is the identity: a structural fact, still true
-        "transformer": 1.5,  # it has its own forward and keeps the shape
+        "transformer": 3,  # judged around the reference's blocks (issue 11): the Transformer's own code is right
         "accuracy_threshold": 0}
     assert any("differs from the expected values" in m for m in question(vit, "attention").messages)
     assert any("held-out images correctly" in m for m in question(vit, "accuracy_threshold").messages)

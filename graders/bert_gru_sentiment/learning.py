@@ -30,26 +30,59 @@ import reference.bert_gru_sentiment as ref
 from gradekit import offline
 
 
-class FrozenBertFeatures(nn.Module):
-    """Stands in for a frozen BERT: returns the features BERT computed for these exact ids."""
+class GraderStandInError(Exception):
+    """Raised by the stand-in when it cannot do what a BertModel would: the graders' limit, not the student's error
+    (`test_learning` reports it as the check's own failure, status "error", never as the student's)."""
 
-    def __init__(self, hidden_size: int, id_lists: list, features: list):
+
+class FrozenBertFeatures(nn.Module):
+    """Stands in for a frozen BERT: returns the features BERT computed for these exact ids (each review alone, so
+    padding changes nothing). It is what a BertModel is to the student's code: input_ids by position or by name,
+    attention_mask and the rest by name, `config`, a parameter (so next(bert.parameters()), .device and .dtype
+    work), and BertModel's output ([0], .last_hidden_state, ["last_hidden_state"]; a tuple with
+    return_dict=False). Ids it has no features for go through the kernel's own BERT (`real_bert`), as they would
+    through the real one."""
+
+    def __init__(self, hidden_size: int, id_lists: list, features: list, real_bert=None):
         super().__init__()
         from transformers import BertConfig
 
         self.config = BertConfig(hidden_size=hidden_size)
+        self.anchor = nn.Parameter(torch.zeros(1))  # a BertModel has parameters; this one is never used
         self.table = {tuple(ids): f.float() for ids, f in zip(id_lists, features, strict=True)}
+        self.__dict__["real_bert"] = real_bert  # not a submodule: its parameters are not the model's
 
-    def forward(self, text, *args, **kwargs):
-        from transformers.modeling_outputs import BaseModelOutput
+    @property
+    def device(self) -> torch.device:
+        return self.anchor.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.anchor.dtype
+
+    def features(self, row: list) -> torch.Tensor:
+        found = self.table.get(tuple(row))
+        if found is not None:
+            return found
+        if self.real_bert is None:
+            raise GraderStandInError(f"the stand-in for BERT has no features for ids {row[:6]}...")
+        with torch.no_grad():
+            return self.real_bert(input_ids=torch.tensor([row])).last_hidden_state[0].float()
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, return_dict=None, **kwargs):
+        from transformers.modeling_outputs import BaseModelOutputWithPoolingAndCrossAttentions
+
+        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+            raise GraderStandInError("the stand-in for BERT takes input_ids, a (batch, seq_len) tensor of ids; "
+                                     f"it was given {type(input_ids).__name__}")
         rows = []
-        for row in text.tolist():  # (batch, seq_len) ids, right-padded with 0
+        for row in input_ids.tolist():  # (batch, seq_len) ids, right-padded with 0
             while row and row[-1] == 0:
                 row.pop()
-            f = self.table[tuple(row)]  # (length, hidden)
-            rows.append(torch.cat([f, f.new_zeros(text.shape[1] - f.shape[0], f.shape[1])]))
-        return BaseModelOutput(last_hidden_state=torch.stack(rows))  # (batch, seq_len, hidden)
+            f = self.features(row)  # (length, hidden)
+            rows.append(torch.cat([f, f.new_zeros(input_ids.shape[1] - f.shape[0], f.shape[1])]))
+        output = BaseModelOutputWithPoolingAndCrossAttentions(last_hidden_state=torch.stack(rows))  # (B, T, hidden)
+        return output.to_tuple() if return_dict is False else output
 
 
 def cache_dir() -> Path:
@@ -138,11 +171,13 @@ class Budget:
 
 
 # Runs in the student's kernel (and, with the reference's names, on the host): returns held-out logits.
-TRAIN_AND_PREDICT = "import torch\nfrom torch import nn\n\n" + inspect.getsource(FrozenBertFeatures) + """
+TRAIN_AND_PREDICT = "import torch\nfrom torch import nn\n\n" + inspect.getsource(GraderStandInError) + \
+    inspect.getsource(FrozenBertFeatures) + """
 import collections
 _Batch = collections.namedtuple("Batch", ["text", "label"])
 torch.manual_seed(seed)
-model = BERTGRUSentiment(FrozenBertFeatures(hidden, ids, feats), hidden_dim, 1, n_layers, True, dropout)
+model = BERTGRUSentiment(FrozenBertFeatures(hidden, ids, feats, globals().get("bert")), hidden_dim, 1, n_layers, True,
+                         dropout)
 freeze_bert(model)
 optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
 criterion = torch.nn.BCEWithLogitsLoss()

@@ -22,6 +22,11 @@ def splits(data: Path | None):
     return load_imdb(data) if data is not None else bundled_splits()
 
 
+def training_pool(s) -> list[Review]:
+    """`full_train_reviews` as the notebook gets it, in this order (the data split's check reproduces its shuffle)."""
+    return s.train + s.valid
+
+
 def notebook_test(s, data: Path | None) -> list[Review]:
     return s.test if data is None else s.test[int(settings()["learn_test_reviews"]):]
 
@@ -40,7 +45,7 @@ def prepare(workdir: Path, data: Path | None) -> None:
     s = splits(data)
     folder = Path(workdir) / "data" / "bert_gru_sentiment"
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(s.train + s.valid, folder / "train.csv")
+    write_csv(training_pool(s), folder / "train.csv")
     write_csv(notebook_test(s, data), folder / "test.csv")
 
 

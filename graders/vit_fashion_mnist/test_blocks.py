@@ -1,7 +1,13 @@
 """PreNorm, FeedForward, Attention and Transformer: shapes on inputs drawn at grading time, then the numbers:
 weights drawn on the host are loaded into the student's module (by name, in the student's own layout), and its
 outputs are compared with the equations computed on the host from those same weights. With weights of its own
-choosing (all zeros, say) a module that computes nothing could match."""
+choosing (all zeros, say) a module that computes nothing could match.
+
+Attention's projections may be one fused to_qkv (whichever third serves as queries, keys or values: a labelling of
+its rows) or one Linear each. The Transformer is built around the reference's blocks (parts.py), several layers
+deep, so that it is judged on its own code: layers of their own, each applied once, with the residuals."""
+
+from itertools import permutations
 
 import pytest
 import torch
@@ -9,11 +15,22 @@ import torch.nn.functional as F
 
 from gradekit import checks
 
+import parts
+
 # Tells a module without forward from one whose forward is merely wrong: the seed notebook's Transformer has
 # `def forward` indented inside __init__, where it is a local function and the class has none.
 HAS_FORWARD = """
 nested = [c.co_name for c in Transformer.__init__.__code__.co_consts if hasattr(c, "co_name")]
 result = {"own_forward": "forward" in vars(Transformer), "forward_inside_init": "forward" in nested}
+"""
+
+
+AFFINE = """
+import torch
+class _Affine(torch.nn.Module):
+    def forward(self, x):
+        return 2 * x + 1
+result = _Affine()
 """
 
 
@@ -24,7 +41,7 @@ def params_by_shape(drawn: dict) -> dict:
 @pytest.mark.question("transformer", points=0.5)
 def test_transformer_has_its_own_forward(submission, gen):
     """Transformer defines forward at class level, and it runs"""
-    transformer = submission.new("Transformer", 16, 1, 2, 8, 32)  # an unwritten __init__ fails here
+    transformer = parts.transformer(submission, 16, 1, 2, 8, 32)  # an unwritten __init__ fails here
     found = submission.run(HAS_FORWARD, what="Transformer.forward", name="Transformer")
     if found["forward_inside_init"] and not found["own_forward"]:
         pytest.fail("Transformer has no forward method: `def forward` is indented inside `__init__`, so it is only "
@@ -36,12 +53,16 @@ def test_transformer_has_its_own_forward(submission, gen):
 @pytest.mark.parametrize("batch, tokens", [(1, 1), (3, 17), (2, 50)])
 @pytest.mark.question("prenorm", points=0.5)
 def test_prenorm_normalises_then_applies_fn(submission, batch, tokens, gen):
-    """PreNorm(dim, fn) returns fn(LayerNorm(x))"""
-    inner = submission.run("import torch\nresult = torch.nn.Identity()", what="nn.Identity()")
+    """PreNorm(dim, fn) returns fn(LayerNorm(x)), with LayerNorm weights the graders load"""
+    # fn doubles and shifts: fn(LayerNorm(x)) and LayerNorm(fn(x)) then differ (with fn = Identity they would not).
+    inner = submission.run(AFFINE, what="a probe module")
     block = submission.new("PreNorm", 12, inner)
+    drawn = checks.load_drawn_weights(submission, block, gen)
+    norm = [next((v for k, v in drawn.items() if k.endswith(end)), None) for end in ("weight", "bias")]
     x = torch.randn(batch, tokens, 12, generator=gen) * 3 + 1
-    checks.close(block(x, no_grad=True), F.layer_norm(x, (12,)), f"PreNorm(12, Identity) on {tuple(x.shape)}",
-                 atol=1e-4, hint="normalise x with nn.LayerNorm(dim), then apply fn")
+    want = 2 * F.layer_norm(x, (12,), *norm) + 1
+    checks.close(block(x, no_grad=True), want, f"PreNorm(12, fn)(x) for x of shape {tuple(x.shape)}, fn(y) = 2 y + 1",
+                 atol=1e-4, hint="normalise x with nn.LayerNorm(dim), then apply fn to the result")
 
 
 @pytest.mark.question("prenorm", points=0.5)
@@ -79,40 +100,84 @@ def test_feedforward_is_linear_relu_linear(submission, gen):
                  hint="Linear(dim, hidden_dim), ReLU, Dropout, Linear(hidden_dim, dim), Dropout")
 
 
-def attention_weights(params: dict) -> tuple:
-    """(to_qkv weight, to_out weight or None, to_out bias or None) from name -> tensor."""
-    qkv = [v for k, v in params.items() if "to_qkv" in k and k.endswith("weight")]
+NAMED_ORDER = ("q", "k", "v")
+
+
+def attention_weights(params: dict, heads: int, dim_head: int, dim: int) -> tuple[list[tuple[str, torch.Tensor]], ...]:
+    """([(how, w_qkv)] in every assignment of the student's projections to queries, keys and values, rows in the
+    reference's q, k, v order; to_out's weight or None; its bias or None), or a failed check naming the layout."""
+    inner = heads * dim_head
     out_w = [v for k, v in params.items() if "to_out" in k and k.endswith("weight")]
     out_b = [v for k, v in params.items() if "to_out" in k and k.endswith("bias")]
-    if len(qkv) != 1:
-        pytest.fail(f"Attention should have one to_qkv Linear without bias; its parameters are {sorted(params)}")
-    return qkv[0], out_w[0] if out_w else None, out_b[0] if out_b else None
+    if not out_w and not (heads == 1 and dim_head == dim):
+        pytest.fail(f"Attention({dim}, heads={heads}, dim_head={dim_head}) has no to_out projection: the heads "
+                    "must be mixed back into the model's width by to_out = nn.Sequential(nn.Linear(heads * dim_head, "
+                    "dim), nn.Dropout(dropout)); only one head of width dim needs none")
+    projections = {k: v for k, v in params.items() if "to_out" not in k}
+    if any(v.dim() == 1 for v in projections.values()):
+        pytest.fail("Attention's projections to queries, keys and values should have no bias "
+                    f"(nn.Linear(dim, {3 * inner}, bias=False)); its parameters are {sorted(params)}")
+    weights = list(projections.values())
+    widths = {tuple(v.shape[1:]) for v in weights}
+    shapes = sorted(tuple(v.shape[:1]) for v in weights) if len(widths) == 1 and all(v.dim() == 2 for v in weights) \
+        else None
+    if shapes == [(3 * inner,)]:
+        thirds = weights[0].chunk(3)
+    elif shapes == [(inner,)] * 3:
+        thirds = tuple(weights)
+    elif shapes == [(inner,), (2 * inner,)]:
+        one, two = sorted(weights, key=len)
+        thirds = (one, *two.chunk(2))
+    else:
+        pytest.fail(f"Attention should have one to_qkv Linear(dim, 3 * heads * dim_head, bias=False) (or one Linear "
+                    f"per query, key and value); its parameters are {[(k, tuple(v.shape)) for k, v in params.items()]}")
+    layouts = [(" ".join(NAMED_ORDER[i] for i in order), torch.cat([thirds[i] for i in order]))
+               for order in permutations(range(3))]
+    return layouts, out_w[0] if out_w else None, out_b[0] if out_b else None
+
+
+def matches_one_layout(got: torch.Tensor, layouts: list, compute, what: str, hint: str, record_property) -> None:
+    """Pass when the output is the one some assignment of the projections gives (named, if not the first)."""
+    got = checks.tensor(got, what)
+    wants = [(how, compute(w_qkv)) for how, w_qkv in layouts]
+    for i, (how, want) in enumerate(wants):
+        if got.shape == want.shape and torch.allclose(got.double(), want.double(), atol=1e-4, rtol=1e-4):
+            if i:
+                record_property("info", f"the projections' parts serve as queries, keys and values in the order {how}")
+            return
+    checks.close(got, wants[0][1], what, atol=1e-4, hint=hint)
 
 
 @pytest.mark.parametrize("batch, tokens, heads, dim_head", [(1, 5, 4, 8), (3, 17, 2, 16), (2, 50, 4, 64)])
 @pytest.mark.question("attention", points=0.5)
-def test_attention_matches_reference(submission, reference, batch, tokens, heads, dim_head, gen):
+def test_attention_matches_reference(submission, reference, batch, tokens, heads, dim_head, gen, record_property):
     """With weights the graders load, the output equals the attention equations"""
     attn = submission.new("Attention", 32, heads=heads, dim_head=dim_head)
     attn.method("eval")
-    w_qkv, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen))
+    layouts, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen), heads, dim_head, 32)
     x = torch.randn(batch, tokens, 32, generator=gen)
-    want, _ = reference.attention_from_weights(x, w_qkv, w_out, b_out, heads, dim_head)
-    checks.close(attn(x, no_grad=True), want, f"Attention(32, heads={heads}, dim_head={dim_head}) output",
-                 atol=1e-4, hint="softmax(q k^T * dim_head ** -0.5) over the keys, times v, heads merged, then to_out")
+    matches_one_layout(attn(x, no_grad=True),
+                       layouts, lambda w: reference.attention_from_weights(x, w, w_out, b_out, heads, dim_head)[0],
+                       f"Attention(32, heads={heads}, dim_head={dim_head}) output",
+                       "softmax(q k^T * dim_head ** -0.5) over the keys, times v, heads merged, then to_out",
+                       record_property)
 
 
 @pytest.mark.question("attention", points=1)
-def test_attention_matches_torch_sdpa(submission, gen):
+def test_attention_matches_torch_sdpa(submission, gen, record_property):
     """The output equals torch's scaled_dot_product_attention on the projections the graders load"""
     heads, dim_head = 4, 8
     attn = submission.new("Attention", 16, heads=heads, dim_head=dim_head)
     attn.method("eval")
-    w_qkv, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen))
+    layouts, w_out, b_out = attention_weights(checks.load_drawn_weights(submission, attn, gen), heads, dim_head, 16)
     x = torch.randn(2, 7, 16, generator=gen)
-    q, k, v = (t.reshape(2, 7, heads, dim_head).transpose(1, 2) for t in F.linear(x, w_qkv).chunk(3, dim=-1))
-    mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 7, heads * dim_head)
-    checks.close(attn(x, no_grad=True), F.linear(mixed, w_out, b_out), "Attention output", atol=1e-4)
+
+    def sdpa(w_qkv: torch.Tensor) -> torch.Tensor:
+        q, k, v = (t.reshape(2, 7, heads, dim_head).transpose(1, 2) for t in F.linear(x, w_qkv).chunk(3, dim=-1))
+        mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 7, heads * dim_head)
+        return F.linear(mixed, w_out, b_out)
+
+    matches_one_layout(attn(x, no_grad=True), layouts, sdpa, "Attention output", "", record_property)
 
 
 @pytest.mark.question("attention", points=0.5)
@@ -130,6 +195,9 @@ with torch.no_grad():
 hook.remove()
 result = seen[0] if seen else None
 """, what="Attention's attention weights (self.attend)", name="Attention", m=m, x=torch.randn(3, 6, 16, generator=gen))
+    if rows is None:
+        pytest.fail("self.attend was never called: compute the attention weights with self.attend(dots), the "
+                    "nn.Softmax(dim=-1) the notebook keeps, so that they can be read")
     weights = checks.shape(rows, (3, 2, 6, 6), "the attention weights from self.attend")
     checks.close(weights.sum(-1), torch.ones(3, 2, 6), "the sums of the attention weights over the keys",
                  hint="the softmax must run over the last dimension (the keys)")
@@ -154,18 +222,31 @@ def test_single_full_width_head_needs_no_projection(submission, gen):
 @pytest.mark.question("transformer", points=0.5)
 def test_transformer_shape(submission, depth, gen):
     """Transformer keeps the token shape"""
-    t = submission.new("Transformer", 16, depth, 2, 8, 32)
+    t = parts.transformer(submission, 16, depth, 2, 8, 32)
     x = torch.randn(2, 9, 16, generator=gen)
     checks.shape(t(x, no_grad=True), (2, 9, 16), f"Transformer(depth={depth}) output")
+
+
+@pytest.mark.question("transformer", points=0.5)
+def test_transformer_layers_own_their_weights(submission, gen):
+    """Each of the depth layers has weights of its own, in a Transformer that runs"""
+    t = parts.transformer(submission, 16, 3, 2, 8, 32)
+    # Layers of their own earn the point only in a Transformer that does its job (issue 11, class 4).
+    checks.shape(t(torch.randn(2, 9, 16, generator=gen), no_grad=True), (2, 9, 16), "Transformer(depth=3) output")
+    shared = parts.aliases(submission, t)
+    assert not shared, (
+        f"Transformer(depth=3)'s layers share their weights: {parts.describe_aliases(shared)}. One block appended "
+        "depth times is one layer applied depth times; build a new nn.ModuleList([PreNorm(dim, Attention(...)), "
+        "PreNorm(dim, FeedForward(...))]) in each turn of the loop")
 
 
 @pytest.mark.question("transformer", points=1)
 def test_transformer_matches_reference(submission, reference, gen):
     """With the same weights (drawn by the graders) loaded into yours and the reference, the outputs agree"""
-    t = submission.new("Transformer", 16, 2, 2, 8, 32)
+    t = parts.transformer(submission, 16, 3, 2, 8, 32)
     t.method("eval")
     state = checks.read_module(t).state
-    ref = reference.Transformer(16, 2, 2, 8, 32).eval()
+    ref = reference.Transformer(16, 3, 2, 8, 32).eval()
     if set(state) != set(ref.state_dict()):
         pytest.fail("Transformer's parameters are not laid out as layers.<i>.0 (PreNorm(Attention)) and "
                     f"layers.<i>.1 (PreNorm(FeedForward)); found {sorted(state)[:6]}...")
@@ -175,5 +256,5 @@ def test_transformer_matches_reference(submission, reference, gen):
     x = torch.randn(2, 9, 16, generator=gen)
     with torch.no_grad():
         want = ref(x)
-    checks.close(t(x, no_grad=True), want, "Transformer output", atol=1e-4,
-                 hint="each block: x = attn(x) + x, then x = ff(x) + x")
+    checks.close(t(x, no_grad=True), want, "Transformer(depth=3) output", atol=1e-4,
+                 hint="each layer once, in order: x = attn(x) + x, then x = ff(x) + x")

@@ -1,12 +1,18 @@
 """The ViT: shapes on fresh inputs for both poolings, the class token and positions, the patch-size check,
-the seed's parameter count, and, where the state dict has the reference's layout, the outputs themselves, with
-weights the graders draw and load into both (never with weights the student's module chose)."""
+the seed's parameter count, and, where the state dict has the reference's layout, the outputs themselves, for both
+poolings, with weights the graders draw and load into both (never with weights the student's module chose).
+
+Every check of vit_forward builds the ViT around the reference's Transformer (parts.py): it judges the ViT's own
+code (patches, class token, positions, pooling, head), whatever the notebook's Transformer does. The parameter
+count is the whole model's, the notebook's classes as they are."""
 
 import pytest
 import torch
 
 from gradekit import checks
-from gradekit.proxy import StudentCodeError
+from gradekit.proxy import NotImplementedByStudent, StudentCodeError
+
+import parts
 
 Q = "vit_forward"
 SMALL = dict(image_size=28, patch_size=7, num_classes=5, channels=1, dim=16, depth=1, heads=2, mlp_dim=32,
@@ -18,7 +24,7 @@ SMALL = dict(image_size=28, patch_size=7, num_classes=5, channels=1, dim=16, dep
 @pytest.mark.question(Q, points=0.25)
 def test_output_shape(submission, batch, pool, gen):
     """ViT maps (batch, channels, 28, 28) images to (batch, num_classes)"""
-    vit = submission.new("ViT", **SMALL, pool=pool)
+    vit = parts.vit(submission, **SMALL, pool=pool)
     images = torch.randn(batch, 1, 28, 28, generator=gen)
     checks.shape(vit(images, no_grad=True), (batch, 5), f"ViT(pool={pool!r}) output for {batch} image(s)")
 
@@ -26,7 +32,7 @@ def test_output_shape(submission, batch, pool, gen):
 @pytest.mark.question(Q, points=1)
 def test_positional_embedding_covers_patches_and_class_token(submission):
     """pos_embedding has one position per patch plus one for the class token"""
-    reading = checks.read_module(submission.new("ViT", **SMALL))
+    reading = checks.read_module(parts.vit(submission, **SMALL))
     params = {p["name"]: tuple(p["shape"]) for p in reading.rows}
     want = (1, (28 // 7) ** 2 + 1, 16)
     assert params.get("pos_embedding") == want, (
@@ -37,7 +43,7 @@ def test_positional_embedding_covers_patches_and_class_token(submission):
 @pytest.mark.question(Q, points=1)
 def test_class_token_is_used(submission, gen):
     """With pool='cls', the output depends on the class token"""
-    vit = submission.new("ViT", **SMALL, pool="cls")
+    vit = parts.vit(submission, **SMALL, pool="cls")
     vit.method("eval")
     drawn = checks.load_drawn_weights(submission, vit, gen)
     assert "cls_token" in drawn, (
@@ -55,23 +61,24 @@ def test_class_token_is_used(submission, gen):
 @pytest.mark.question(Q, points=1)
 def test_image_size_must_be_divisible_by_patch_size(submission):
     """An image size not divisible by the patch size is refused when the ViT is built"""
-    submission.new("ViT", **SMALL)  # a ViT that refuses everything refuses nothing in particular
+    parts.vit(submission, **SMALL)  # a ViT that refuses everything refuses nothing in particular
     try:
-        submission.new("ViT", **{**SMALL, "image_size": 30})
-    except StudentCodeError as exc:  # the refusal we want: the student's code raised (an unwritten ViT is not one)
-        assert exc.type == "AssertionError" or "divisible" in exc.detail, f"ViT(image_size=30, patch_size=7): {exc}"
+        parts.vit(submission, **{**SMALL, "image_size": 30})
+    except NotImplementedByStudent:
+        raise
+    except StudentCodeError:  # the student's code refused it: an assert, or a ValueError, with whatever words
         return
     pytest.fail("ViT(image_size=30, patch_size=7) was built without complaint: assert that the image size is "
                 "divisible by the patch size, with a message")
 
 
-@pytest.mark.question(Q, points=1.5)
-def test_outputs_match_reference_with_your_weights(submission, reference, seed_config, gen):
-    """With the same weights (drawn by the graders) loaded into yours and the reference ViT, the outputs agree"""
-    vit = submission.new("ViT", **seed_config)
+def reference_and_yours(submission, reference, config: dict, gen: torch.Generator):
+    """(your ViT, the reference ViT), both in eval mode and holding the same drawn weights; or a failed check when
+    your ViT's parameters are not laid out like the assignment's."""
+    vit = parts.vit(submission, **config)
     vit.method("eval")
     state = checks.read_module(vit).state
-    model = reference.ViT(**seed_config).eval()
+    model = reference.ViT(**config).eval()
     missing = set(model.state_dict()) - set(state)
     if missing:
         pytest.fail(f"your ViT's parameters are not laid out like the assignment's ({len(missing)} names differ, "
@@ -80,6 +87,13 @@ def test_outputs_match_reference_with_your_weights(submission, reference, seed_c
     drawn = checks.draw_like({k: v.shape for k, v in model.state_dict().items()}, gen)
     checks.load_weights(submission, vit, drawn)
     model.load_state_dict(drawn)
+    return vit, model
+
+
+@pytest.mark.question(Q, points=1)
+def test_outputs_match_reference_with_your_weights(submission, reference, seed_config, gen):
+    """With the same weights (drawn by the graders) loaded into yours and the reference ViT, the outputs agree"""
+    vit, model = reference_and_yours(submission, reference, seed_config, gen)
     images = torch.randn(3, 1, 28, 28, generator=gen)
     with torch.no_grad():
         want = model(images)
@@ -87,12 +101,36 @@ def test_outputs_match_reference_with_your_weights(submission, reference, seed_c
                  hint="patch embedding, class token first, + pos_embedding, transformer, pooling, mlp_head")
 
 
+@pytest.mark.question(Q, points=0.5)
+def test_mean_pooling_matches_reference(submission, reference, gen):
+    """With pool='mean' and the graders' weights, the output is mlp_head of the tokens' mean"""
+    # "The mean over tokens" is read with or without the class token: both are accepted.
+    config = {**SMALL, "depth": 2, "pool": "mean"}
+    vit, model = reference_and_yours(submission, reference, config, gen)
+    images = torch.randn(3, 1, 28, 28, generator=gen)
+    tokens = []
+    hook = model.transformer.register_forward_hook(lambda m, i, o: tokens.append(o))
+    with torch.no_grad():
+        model(images)
+        hook.remove()
+        every, patches = (model.mlp_head(x.mean(dim=1)) for x in (tokens[0], tokens[0][:, 1:]))
+    got = checks.shape(vit(images, no_grad=True), (3, 5), "ViT(pool='mean') output")
+    if torch.allclose(got.double(), patches.double(), atol=1e-4, rtol=1e-4):
+        return
+    checks.close(got, every, "ViT(pool='mean') output", atol=1e-4,
+                 hint="with pool='mean', classify the mean of the transformer's output over the tokens (x.mean(dim=1))")
+
+
 @pytest.mark.question("param_count", points=2)
 def test_seed_config_parameter_count(submission, reference, seed_config):
     """The seed notebook's ViT has 499,722 trainable parameters"""
-    reading = checks.read_module(submission.new("ViT", **seed_config))
+    vit = submission.new("ViT", **seed_config)
+    reading = checks.read_module(vit)
     count = checks.trainable_count(reading.rows)
     want = reference.count_parameters(reference.ViT(**seed_config))
-    assert count == want, (f"ViT(image_size=28, patch_size=4, ..., dim=64, depth=6, heads=4, mlp_dim=128) has "
-                           f"{count:,} trainable parameters, expected {want:,}")
+    if count != want:
+        shared = parts.aliases(submission, vit)
+        why = f": {parts.describe_aliases(shared)}, so the transformer's layers share their weights" if shared else ""
+        pytest.fail(f"ViT(image_size=28, patch_size=4, ..., dim=64, depth=6, heads=4, mlp_dim=128) has {count:,} "
+                    f"trainable parameters, expected {want:,}{why}")
     reading.assert_agrees()
