@@ -23,13 +23,14 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gradekit import kernel_side
 from gradekit.kernel import CUDA_HINT, TIMEOUT_ENAME, KernelDied, KernelSession
 from gradekit.kernel_side import CodecError, RemoteRef
-from gradekit.results import NOT_IMPLEMENTED
 
 KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
 TAMPERED = (". Does your notebook change how IPython runs code (an input transformer, a patched run_cell, "
@@ -44,7 +45,21 @@ class SubmissionError(Exception):
 
 
 class NotImplementedByStudent(SubmissionError):
-    pass
+    """The student has not written `what` yet (it still raises NotImplementedError, or is still None).
+    Reports roll every missing piece of a question into one line, by `what`."""
+
+    def __init__(self, what: str, detail: str = "it still raises NotImplementedError"):
+        self.what = what
+        super().__init__(f"{what}: not implemented yet ({detail})")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why a name the graders asked for is not what the notebook meant it to be."""
+
+    unwritten: bool  # not written yet (directly, or because a piece it needs is not)
+    why: str  # e.g. "cell 27, which defines it, raised RuntimeError: ..."
+    defining_cell_raised: bool = False
 
 
 class MissingName(SubmissionError):
@@ -131,7 +146,8 @@ class Submission:
     MAX_REVIVALS = 8
 
     def __init__(self, session: KernelSession | None, *, unavailable: str | None = None,
-                 locate: Any = None, explain_missing: Any = None, default_timeout: float = 60):
+                 locate: Any = None, explain_missing: Callable[[str], Missing] | None = None,
+                 default_timeout: float = 60):
         self._session = session
         self._unavailable = unavailable
         self._locate = locate  # maps a traceback frame's code line to "cell N, line M: `code`"
@@ -151,8 +167,8 @@ class Submission:
         "cell 27, which defines it, raised RuntimeError: ..."); "" otherwise."""
         if self._explain_missing is None:
             return ""
-        unwritten, why = self._explain_missing(name)
-        return why if not unwritten and ", which defines it, raised " in why else ""
+        missing = self._explain_missing(name)
+        return missing.why if missing.defining_cell_raised else ""
 
     def call(self, name: str, *args: Any, seed: int | None = None, timeout: float | None = None,
              no_grad: bool = False, **kwargs: Any) -> Any:
@@ -329,13 +345,13 @@ class Submission:
             return SubmissionError(f"{what} failed: {module} has no forward method. Is `def forward` indented "
                                    "inside `__init__`? It must be at the class's level, like `__init__` itself")
         if etype == "NotImplementedError":
-            return NotImplementedByStudent(f"{what}{NOT_IMPLEMENTED} (it still raises NotImplementedError)")
+            return NotImplementedByStudent(what)
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
-            unwritten, why = self._explain_missing(name) if self._explain_missing else (False, "")
-            if unwritten:
-                return NotImplementedByStudent(f"`{name}`{NOT_IMPLEMENTED} ({why})")
+            missing = self._explain_missing(name) if self._explain_missing else Missing(False, "")
+            if missing.unwritten:
+                return NotImplementedByStudent(f"`{name}`", missing.why)
             return MissingName(f"`{name}` is not defined in your notebook" + (
-                f": {why}" if why else ": check that the cell defining it runs without an error"))
+                f": {missing.why}" if missing.why else ": check that the cell defining it runs without an error"))
         if etype == "KeyboardInterrupt":
             return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
         if etype == "CodecError":
