@@ -46,7 +46,7 @@ from nbclient.util import run_sync
 from traitlets import Type, default
 
 from gradekit import procs
-from gradekit.kernel_side import MAX_BLOB_BYTES, REPLY_MIME
+from gradekit.codec import MAX_BLOB_BYTES, REPLY_MIME
 from gradekit.sandbox import GIB, Sandbox
 
 TIMEOUT_ENAME = "CellTimeout"

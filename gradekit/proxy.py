@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradekit import kernel_side
+from gradekit import agent, codec
+from gradekit.codec import CodecError, RemoteRef
 from gradekit.kernel import CUDA_HINT, TIMEOUT_ENAME, KernelDied, KernelSession
-from gradekit.kernel_side import CodecError, RemoteRef
 
-KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
+CODEC_SOURCE = Path(codec.__file__).read_text()
+AGENT_SOURCE = Path(agent.__file__).read_text()
 TAMPERED = (". Does your notebook change how IPython runs code (an input transformer, a patched run_cell, "
             "replaced builtins or torch functions)? Remove that and resubmit; nothing else could be checked")
 
@@ -203,36 +204,19 @@ class Submission:
     # -- plumbing ---------------------------------------------------------------------------------------------
 
     def _install(self) -> None:
-        """Load the kernel-side agent as a fresh module, after the notebook ran (so no cell could touch it).
-
-        It also removes the notebook's IPython input and AST transformers (the nbgrader exploit: a transformer
-        that blanks the cells after it) so they cannot rewrite the grading requests, and reaps processes the
-        notebook left as zombies. A ping with a fresh nonce then proves that requests reach the agent: when
-        they do not (the kernel was rewired some other way), every check says so instead of guessing."""
+        """Load the codec and the agent as a fresh module, after the notebook ran (so no cell could touch it);
+        `agent.install` readies the kernel (see there). A ping with a fresh nonce then proves that requests
+        reach the agent: when they do not (the kernel was rewired some other way), every check says so instead
+        of guessing."""
         assert self._session is not None
+        # The module is named "__gk__" so that agent.py takes the codec from its own namespace (see its imports).
         code = (
             "import types as _t\n"
-            "_ip = get_ipython()\n"
-            "for _name in ('input_transformers_cleanup', 'input_transformers_post', 'ast_transformers'):\n"
-            "    getattr(_ip, _name, []).clear()\n"
-            "del _ip, _name\n"
-            "import os as _os, sys as _sys, gc as _gc\n"
-            "try:\n"
-            "    while _os.waitpid(-1, _os.WNOHANG)[0]:\n"
-            "        pass\n"
-            "except ChildProcessError:\n"
-            "    pass\n"
-            # the last failed cell's frames (a memory bomb's list, say) would otherwise stay alive
-            "_sys.last_type = _sys.last_value = _sys.last_traceback = None\n"
-            "if hasattr(get_ipython().InteractiveTB, 'tb'):\n"
-            "    get_ipython().InteractiveTB.tb = None\n"
-            "_gc.collect()\n"
-            "del _os, _sys, _gc\n"
             "__gk__ = _t.ModuleType('__gk__')\n"
-            "__gk__.__dict__['__file__'] = '<gradekit kernel_side>'\n"
-            f"exec(compile({KERNEL_SIDE_SOURCE!r}, '<gradekit kernel_side>', 'exec'), __gk__.__dict__)\n"
-            "__gk__.agent = __gk__.Agent(get_ipython().user_ns)\n"
             "del _t\n"
+            f"exec(compile({CODEC_SOURCE!r}, '<gradekit codec>', 'exec'), __gk__.__dict__)\n"
+            f"exec(compile({AGENT_SOURCE!r}, '<gradekit agent>', 'exec'), __gk__.__dict__)\n"
+            "__gk__.agent = __gk__.install(get_ipython())\n"
         )
         # One expression, evaluated in the notebook's namespace past the input transformers.
         expression = f"exec(compile({code!r}, '<gradekit install>', 'exec'), globals())"
@@ -267,10 +251,10 @@ class Submission:
             if not self._installed:
                 self._install()
             self._rebuild_handles(params)
-            tree, tensors = kernel_side.encode(params)
+            tree, tensors = codec.encode(params)
             if tensors:
                 path = self._session.inbox / f"in-{uuid.uuid4().hex}.safetensors"
-                path.write_bytes(kernel_side.tensors_to_bytes(tensors))
+                path.write_bytes(codec.tensors_to_bytes(tensors))
                 blob_path = str(path)
             request = json.dumps({"op": op, "params": tree})
             code = f"__gk__.agent.handle({request!r}, {blob_path!r})"
@@ -295,8 +279,8 @@ class Submission:
         if not reply.get("ok"):
             raise self._student_error(what, reply.get("error") or {}, name)
         try:
-            tensors = kernel_side.tensors_from_bytes(base64.b64decode(reply.get("blob", ""), validate=True))
-            return kernel_side.decode(reply.get("value"), tensors, self._resolve)
+            tensors = codec.tensors_from_bytes(base64.b64decode(reply.get("blob", ""), validate=True))
+            return codec.decode(reply.get("value"), tensors, self._resolve)
         except (CodecError, binascii.Error, ValueError, TypeError, KeyError) as exc:
             raise BadReply(f"the reply to {what} could not be read: {exc}") from None
 
@@ -390,13 +374,13 @@ def _remotes_in(value: Any) -> list[Remote]:
 
 def _find_reply(outputs: list[dict], what: str = "the grading request") -> dict:
     replies = [o for o in outputs if o.get("output_type") == "display_data"
-               and kernel_side.REPLY_MIME in o.get("data", {})]
+               and codec.REPLY_MIME in o.get("data", {})]
     if len(replies) != 1:
         how = "no reply" if not replies else f"{len(replies)} replies, one of them not from the graders"
         raise BadReply(f"your kernel did not answer the grading request for {what} ({how}); code that prints "
                        "or publishes output from a background thread, or that replaces IPython's display "
                        "functions, gets in the way")
-    reply = replies[0]["data"][kernel_side.REPLY_MIME]
+    reply = replies[0]["data"][codec.REPLY_MIME]
     if not isinstance(reply, dict):
         raise BadReply("your kernel answered the grading request with something that is not a reply")
     return reply

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from gradekit import procs
+from gradekit.codec import REPLY_MIME
 from gradekit.kernel import KernelSession, _message_size, _trimmed_error
-from gradekit.kernel_side import REPLY_MIME
 from gradekit.proxy import KernelCrashed, Submission, Unavailable
 from gradekit.sandbox import GIB, Limits, Sandbox, bwrap_available
 
