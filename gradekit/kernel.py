@@ -349,8 +349,7 @@ class KernelSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop()
-        self.sandbox.cleanup()
+        self._stop()  # the sandbox is the caller's (`with Sandbox(...) as sandbox`): a revived kernel reuses it
 
     def _start(self) -> None:
         km = _SandboxedKernelManager(kernel_name="python3")

@@ -66,26 +66,28 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
-        prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
-                                 replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
-        result.notes.extend(prepared.notes)
-        assignment.prepare_workspace(scratch, data)
-        with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
-                           notebook_timeout=assignment.notebook_timeout) as session:
-            report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
-            result.sandbox = sandbox.protections.to_dict()
-            result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
-            result.notes.extend(report.notes)
-            setup_errors = [e for e in report.errors if e.cell == 0]
-            if setup_errors:
-                raise GraderError(f"the assignment's grading set-up failed: {setup_errors[0].ename}: "
-                                  f"{setup_errors[0].evalue}")
-            if report.aborted:
-                result.notes.append(report.aborted)
-            submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
-                                    explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
-                                    default_timeout=assignment.call_timeout)
-            result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
+        with sandbox:
+            prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
+                                     replace_tags=assignment.replace_tags,
+                                     replace_patterns=assignment.replace_patterns)
+            result.notes.extend(prepared.notes)
+            assignment.prepare_workspace(scratch, data)
+            with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
+                               notebook_timeout=assignment.notebook_timeout) as session:
+                report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
+                result.sandbox = sandbox.protections.to_dict()
+                result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
+                result.notes.extend(report.notes)
+                setup_errors = [e for e in report.errors if e.cell == 0]
+                if setup_errors:
+                    raise GraderError(f"the assignment's grading set-up failed: {setup_errors[0].ename}: "
+                                      f"{setup_errors[0].evalue}")
+                if report.aborted:
+                    result.notes.append(report.aborted)
+                submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
+                                        explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
+                                        default_timeout=assignment.call_timeout)
+                result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down

@@ -410,3 +410,26 @@ def test_gradekit_never_unpickles(path):
 def test_gradekit_source_is_scanned():
     names = {p.name for p in GRADEKIT.rglob("*.py")}
     assert {"codec.py", "agent.py", "proxy.py", "kernel.py", "runner.py"} <= names
+
+
+def test_the_agent_as_injected_replies_with_data_when_a_request_fails(monkeypatch):
+    """In the kernel the codec and the agent share one fresh module named __gk__ (no __file__, no gradekit
+    package): a failing request must still come back as a reply, with the student's frames only."""
+    import types
+
+    import IPython.display
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from gradekit import proxy
+
+    module = types.ModuleType("__gk__")
+    exec(compile(proxy.CODEC_SOURCE, "<gradekit codec>", "exec"), module.__dict__)
+    exec(compile(proxy.AGENT_SOURCE, "<gradekit agent>", "exec"), module.__dict__)
+    agent = module.install(InteractiveShell.instance())
+    published = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", published.append)
+    params, _ = encode({"name": "tokenize"})
+    agent.handle(json.dumps({"op": "get", "params": params}), None)
+    reply = published[0][codec.REPLY_MIME]
+    assert reply["ok"] is False and reply["error"]["type"] == "NameError", reply
+    assert all(not f["file"].startswith("<gradekit") for f in reply["error"]["frames"])

@@ -36,7 +36,7 @@ _k.session.send(_k.iopub_socket, {msg_type!r}, content={content}, parent=_k.get_
 def kernel(tmp_path: Path, **sandbox):
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    with KernelSession(scratch, Sandbox(scratch=scratch, **sandbox), cell_timeout=30) as session:
+    with Sandbox(scratch=scratch, **sandbox) as box, KernelSession(scratch, box, cell_timeout=30) as session:
         yield session
 
 
