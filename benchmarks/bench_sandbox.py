@@ -24,11 +24,13 @@ def kernel_cycle(mode: str) -> tuple[float, float]:
         scratch = Path(folder)
         (scratch / "data").mkdir()  # the host's files are mounted into the sandbox one by one
         start = time.monotonic()
-        session = KernelSession(scratch, Sandbox(scratch=scratch, mode=mode))
+        sandbox = Sandbox(scratch=scratch, mode=mode)
+        session = KernelSession(scratch, sandbox)
         session.__enter__()
         session.execute("x = 1")
         started = time.monotonic()
         session.__exit__(None, None, None)
+        sandbox.cleanup()
         return started - start, time.monotonic() - started
 
 

@@ -106,7 +106,7 @@ def _parameter_rows(rows: Any, what: str) -> list[dict]:
 
 def disagreement(audit: Any, label: str, stored: dict[str, torch.Tensor] | None = None) -> str:
     """Why `label`'s own state_dict() and parameters() do not report what its storage holds (see
-    kernel_side.audit), for the student; "" when they do. `stored` (name -> tensor) lets entries that are copies
+    agent.audit), for the student; "" when they do. `stored` (name -> tensor) lets entries that are copies
     rather than views be compared by value."""
     audit = _fields(audit, f"{label}'s parameters", stored_keys=dict, stored_parameters=list)
     fix = ("; nothing that reads the model (an optimizer, torch.save, a parameter count) then sees it as it is. "

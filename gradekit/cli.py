@@ -63,28 +63,24 @@ def format_table(result: SubmissionResult) -> str:
         lines.append("")
     width = max([len(q.title) for q in result.questions()] + [8])
     for q in result.questions():
-        review = [c for c in q.checks if c.status == "needs_review"]
+        status = {"passed": "passed", "partial": "partial", "failed": "failed", "review": "awaiting a TA",
+                  "empty": "no checks"}[q.state]
         if not q.max_points:
             status = "answers read; marked by staff" if q.checks and q.passed else "no checks"
-        elif q.points == q.max_points:
-            status = "passed"
-        elif review and all(c.passed or c.status == "needs_review" for c in q.checks):
-            status = "awaiting a TA"
-        else:
-            status = "partial" if q.points else "failed"
         lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
         for message in q.messages[:3]:
             lines.append(textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      "))
-        for c in review:
-            text = f"{c.name}: {c.message}" if c.message != "a TA will grade this answer" else c.name
+        for c in q.awaiting_ta:
+            # free text: the check's name says it all; math the machine could not decide: also why
+            text = c.name if c.review is not None and c.review.kind == "free_text" else f"{c.name}: {c.message}"
             lines.append(textwrap.fill(text, width=100, initial_indent="    - awaiting a TA: ",
                                        subsequent_indent="      "))
         for c in q.checks:
-            if c.reading and c.reading.get("parsed"):
-                example = f"; {c.reading['example']}" if c.reading.get("example") else ""
-                lines.append(textwrap.fill(f"{c.name}: read as {c.reading['parsed']}{example}", width=100,
+            if c.reading is not None and c.reading.parsed:
+                example = f"; {c.reading.example}" if c.reading.example else ""
+                lines.append(textwrap.fill(f"{c.name}: read as {c.reading.parsed}{example}", width=100,
                                            initial_indent="    . ", subsequent_indent="      "))
-    pending = sum(c.max_points for c in result.checks if c.status == "needs_review")
+    pending = sum(c.max_points for c in result.checks if c.awaiting_ta)
     label = "public checks" if result.mode == "check" else "all checks"
     awaiting = f", {pending:g} awaiting a TA" if pending else ""
     lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label}{awaiting})")

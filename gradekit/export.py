@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gradekit.results import CheckResult, SubmissionResult, write_atomic
+from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
 
 # A cell starting with one of these is evaluated as a formula by Excel / LibreOffice / Google Sheets
 # (OWASP "CSV injection"); tab and carriage return are on OWASP's list too.
@@ -86,17 +86,17 @@ AWAITING_TA = "This answer awaits a TA: it counts 0 until a TA grades it."
 
 
 def _check_output(c: CheckResult) -> str:
-    if c.review and c.review.get("reviewed") and c.status != "needs_review":
-        comment = str(c.review.get("comment") or "").strip()
+    if c.ta_graded and c.review is not None:
+        comment = c.review.comment.strip()
         graded = f"Graded by a TA: {format_number(c.points)} / {format_number(c.max_points)}."
         return f"{graded}\nTA's comment: {comment}" if comment else graded
     if c.passed:
         return c.message
-    if c.status == "error":
+    if c.status is Status.ERROR:
         prefix = "This check could not run."
-    elif c.status == "skipped":
+    elif c.status is Status.SKIPPED:
         prefix = "This check was skipped."
-    elif c.status == "needs_review":
+    elif c.awaiting_ta:
         prefix = AWAITING_TA
     else:
         prefix = ""
@@ -109,7 +109,7 @@ def _summary_output(result: SubmissionResult) -> str:
         lines.append(f"Your notebook could not be graded: {result.error}")
     else:
         lines.append(f"Score: {format_number(result.score)} / {format_number(result.max_score)}")
-        waiting = sum(1 for c in result.checks if c.status == "needs_review")
+        waiting = sum(1 for c in result.checks if c.awaiting_ta)
         if waiting:
             one = waiting == 1
             lines.append(f"{waiting} written answer{'' if one else 's'} await{'s' if one else ''} a TA and "

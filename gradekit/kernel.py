@@ -46,7 +46,7 @@ from nbclient.util import run_sync
 from traitlets import Type, default
 
 from gradekit import cgroups, procs
-from gradekit.kernel_side import MAX_BLOB_BYTES, REPLY_MIME
+from gradekit.codec import MAX_BLOB_BYTES, REPLY_MIME
 from gradekit.sandbox import GIB, Sandbox
 
 TIMEOUT_ENAME = "CellTimeout"
@@ -350,8 +350,7 @@ class KernelSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop()
-        self.sandbox.cleanup()
+        self._stop()  # the sandbox is the caller's (`with Sandbox(...) as sandbox`): a revived kernel reuses it
 
     def _start(self) -> None:
         km = _SandboxedKernelManager(kernel_name="python3")

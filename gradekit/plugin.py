@@ -22,7 +22,7 @@ import torch
 from gradekit.config import Assignment
 from gradekit.figures import Figure
 from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
-from gradekit.results import CheckResult
+from gradekit.results import CheckResult, Reading, Review, Status
 
 CONTEXT = pytest.StashKey["GradingContext"]()
 
@@ -32,7 +32,7 @@ class NeedsReview(Exception):
 
     The check scores 0 until a TA records points (see gradekit.review); `review` is what the TA is shown."""
 
-    def __init__(self, message: str, review: dict[str, Any]):
+    def __init__(self, message: str, review: Review):
         super().__init__(message)
         self.review = review
 
@@ -92,51 +92,48 @@ def check_name(item: pytest.Item) -> str:
 
 def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> CheckResult:
     qid, points, hidden = question_marker(item)
-    result = CheckResult(question=qid, name=check_name(item), points=0.0, max_points=points,
-                         passed=False, hidden=hidden)
-    # A written-answer check says how it read the answer, pass or fail, via record_property("reading", {...}).
-    readings = [v for k, v in report.user_properties if k == "reading"]
-    result.reading = readings[-1] if readings else None
+    properties = report.user_properties
+    # A written-answer check says how it read the answer, pass or fail, via record_property("reading", Reading).
+    readings = [v for k, v in properties if k == "reading" and isinstance(v, Reading)]
     # Pictures, pass or fail, via record_property("figure", Figure(...)).
-    result.figures = tuple(v for k, v in report.user_properties if k == "figure" and isinstance(v, Figure))
+    figures = tuple(v for k, v in properties if k == "figure" and isinstance(v, Figure))
+    base = {"question": qid, "name": check_name(item), "max_points": points, "hidden": hidden,
+            "reading": readings[-1] if readings else None, "figures": figures}
     if report.passed:
-        result.passed, result.points, result.status = True, points, "passed"
         # A passing check may still say something useful, via pytest's record_property("info", "...").
-        result.message = "; ".join(str(v) for k, v in report.user_properties if k == "info")
-        return result
+        info = "; ".join(str(v) for k, v in properties if k == "info")
+        return CheckResult(**base, points=points, status=Status.PASSED, message=info)
     if report.skipped:
-        result.status = "skipped"
-        result.message = _skip_reason(report)
-        return result
+        return CheckResult(**base, points=0.0, status=Status.SKIPPED, message=_skip_reason(report))
     exc = call.excinfo.value if call.excinfo else None
     if isinstance(exc, NeedsReview):
-        result.status, result.message, result.review = "needs_review", str(exc), exc.review
-        return result
-    result.status, result.message = failure_message(exc)
-    return result
+        return CheckResult(**base, points=0.0, status=Status.NEEDS_REVIEW, message=str(exc), review=exc.review)
+    status, message = failure_message(exc)
+    missing = exc.what if isinstance(exc, NotImplementedByStudent) else ""
+    return CheckResult(**base, points=0.0, status=status, message=message, missing=missing)
 
 
-def failure_message(exc: BaseException | None) -> tuple[str, str]:
-    """(status, message) for a failed check: "failed" for the student's doing, "error" for the grader's."""
+def failure_message(exc: BaseException | None) -> tuple[Status, str]:
+    """(status, message) for a failed check: FAILED for the student's doing, ERROR for the grader's."""
     if isinstance(exc, NotImplementedByStudent):
-        return "not_implemented", str(exc)
+        return Status.NOT_IMPLEMENTED, str(exc)
     if isinstance(exc, SubmissionError):
-        return "failed", str(exc)
+        return Status.FAILED, str(exc)
     if isinstance(exc, AssertionError):
         text = str(exc)
         # pytest's assertion rewriting appends "\nassert <explanation>" to the grader's message.
         message = text.split("\nassert ")[0].strip()
         if message.startswith("assert "):
             message = "check failed: " + message.splitlines()[0]
-        return "failed", message or "check failed"
+        return Status.FAILED, message or "check failed"
     if isinstance(exc, pytest.fail.Exception):
-        return "failed", str(exc.msg)
+        return Status.FAILED, str(exc.msg)
     if exc is None:
-        return "error", "the check failed without a reason; please tell your course staff"
+        return Status.ERROR, "the check failed without a reason; please tell your course staff"
     detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    return "error", (f"this check could not examine what your code returned ({detail[:300]}). "
-                     "Check that your function returns what the question asks for; if it does, tell your "
-                     "course staff.")
+    return Status.ERROR, (f"this check could not examine what your code returned ({detail[:300]}). "
+                          "Check that your function returns what the question asks for; if it does, tell your "
+                          "course staff.")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -23,15 +23,17 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradekit import kernel_side
+from gradekit import agent, codec
+from gradekit.codec import CodecError, RemoteRef
 from gradekit.kernel import CUDA_HINT, TIMEOUT_ENAME, KernelDied, KernelSession
-from gradekit.kernel_side import CodecError, RemoteRef
-from gradekit.results import NOT_IMPLEMENTED
 
-KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
+CODEC_SOURCE = Path(codec.__file__).read_text()
+AGENT_SOURCE = Path(agent.__file__).read_text()
 TAMPERED = (". Does your notebook change how IPython runs code (an input transformer, a patched run_cell, "
             "replaced builtins or torch functions)? Remove that and resubmit; nothing else could be checked")
 
@@ -44,7 +46,21 @@ class SubmissionError(Exception):
 
 
 class NotImplementedByStudent(SubmissionError):
-    pass
+    """The student has not written `what` yet (it still raises NotImplementedError, or is still None).
+    Reports roll every missing piece of a question into one line, by `what`."""
+
+    def __init__(self, what: str, detail: str = "it still raises NotImplementedError"):
+        self.what = what
+        super().__init__(f"{what}: not implemented yet ({detail})")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why a name the graders asked for is not what the notebook meant it to be."""
+
+    unwritten: bool  # not written yet (directly, or because a piece it needs is not)
+    why: str  # e.g. "cell 27, which defines it, raised RuntimeError: ..."
+    defining_cell_raised: bool = False
 
 
 class MissingName(SubmissionError):
@@ -131,7 +147,8 @@ class Submission:
     MAX_REVIVALS = 8
 
     def __init__(self, session: KernelSession | None, *, unavailable: str | None = None,
-                 locate: Any = None, explain_missing: Any = None, default_timeout: float = 60):
+                 locate: Any = None, explain_missing: Callable[[str], Missing] | None = None,
+                 default_timeout: float = 60):
         self._session = session
         self._unavailable = unavailable
         self._locate = locate  # maps a traceback frame's code line to "cell N, line M: `code`"
@@ -151,8 +168,8 @@ class Submission:
         "cell 27, which defines it, raised RuntimeError: ..."); "" otherwise."""
         if self._explain_missing is None:
             return ""
-        unwritten, why = self._explain_missing(name)
-        return why if not unwritten and ", which defines it, raised " in why else ""
+        missing = self._explain_missing(name)
+        return missing.why if missing.defining_cell_raised else ""
 
     def call(self, name: str, *args: Any, seed: int | None = None, timeout: float | None = None,
              no_grad: bool = False, **kwargs: Any) -> Any:
@@ -187,36 +204,19 @@ class Submission:
     # -- plumbing ---------------------------------------------------------------------------------------------
 
     def _install(self) -> None:
-        """Load the kernel-side agent as a fresh module, after the notebook ran (so no cell could touch it).
-
-        It also removes the notebook's IPython input and AST transformers (the nbgrader exploit: a transformer
-        that blanks the cells after it) so they cannot rewrite the grading requests, and reaps processes the
-        notebook left as zombies. A ping with a fresh nonce then proves that requests reach the agent: when
-        they do not (the kernel was rewired some other way), every check says so instead of guessing."""
+        """Load the codec and the agent as a fresh module, after the notebook ran (so no cell could touch it);
+        `agent.install` readies the kernel (see there). A ping with a fresh nonce then proves that requests
+        reach the agent: when they do not (the kernel was rewired some other way), every check says so instead
+        of guessing."""
         assert self._session is not None
+        # The module is named "__gk__" so that agent.py takes the codec from its own namespace (see its imports).
         code = (
             "import types as _t\n"
-            "_ip = get_ipython()\n"
-            "for _name in ('input_transformers_cleanup', 'input_transformers_post', 'ast_transformers'):\n"
-            "    getattr(_ip, _name, []).clear()\n"
-            "del _ip, _name\n"
-            "import os as _os, sys as _sys, gc as _gc\n"
-            "try:\n"
-            "    while _os.waitpid(-1, _os.WNOHANG)[0]:\n"
-            "        pass\n"
-            "except ChildProcessError:\n"
-            "    pass\n"
-            # the last failed cell's frames (a memory bomb's list, say) would otherwise stay alive
-            "_sys.last_type = _sys.last_value = _sys.last_traceback = None\n"
-            "if hasattr(get_ipython().InteractiveTB, 'tb'):\n"
-            "    get_ipython().InteractiveTB.tb = None\n"
-            "_gc.collect()\n"
-            "del _os, _sys, _gc\n"
             "__gk__ = _t.ModuleType('__gk__')\n"
-            "__gk__.__dict__['__file__'] = '<gradekit kernel_side>'\n"
-            f"exec(compile({KERNEL_SIDE_SOURCE!r}, '<gradekit kernel_side>', 'exec'), __gk__.__dict__)\n"
-            "__gk__.agent = __gk__.Agent(get_ipython().user_ns)\n"
             "del _t\n"
+            f"exec(compile({CODEC_SOURCE!r}, '<gradekit codec>', 'exec'), __gk__.__dict__)\n"
+            f"exec(compile({AGENT_SOURCE!r}, '<gradekit agent>', 'exec'), __gk__.__dict__)\n"
+            "__gk__.agent = __gk__.install(get_ipython())\n"
         )
         # One expression, evaluated in the notebook's namespace past the input transformers.
         expression = f"exec(compile({code!r}, '<gradekit install>', 'exec'), globals())"
@@ -251,10 +251,10 @@ class Submission:
             if not self._installed:
                 self._install()
             self._rebuild_handles(params)
-            tree, tensors = kernel_side.encode(params)
+            tree, tensors = codec.encode(params)
             if tensors:
                 path = self._session.inbox / f"in-{uuid.uuid4().hex}.safetensors"
-                path.write_bytes(kernel_side.tensors_to_bytes(tensors))
+                path.write_bytes(codec.tensors_to_bytes(tensors))
                 blob_path = str(path)
             request = json.dumps({"op": op, "params": tree})
             code = f"__gk__.agent.handle({request!r}, {blob_path!r})"
@@ -279,8 +279,8 @@ class Submission:
         if not reply.get("ok"):
             raise self._student_error(what, reply.get("error") or {}, name)
         try:
-            tensors = kernel_side.tensors_from_bytes(base64.b64decode(reply.get("blob", ""), validate=True))
-            return kernel_side.decode(reply.get("value"), tensors, self._resolve)
+            tensors = codec.tensors_from_bytes(base64.b64decode(reply.get("blob", ""), validate=True))
+            return codec.decode(reply.get("value"), tensors, self._resolve)
         except (CodecError, binascii.Error, ValueError, TypeError, KeyError) as exc:
             raise BadReply(f"the reply to {what} could not be read: {exc}") from None
 
@@ -329,13 +329,13 @@ class Submission:
             return SubmissionError(f"{what} failed: {module} has no forward method. Is `def forward` indented "
                                    "inside `__init__`? It must be at the class's level, like `__init__` itself")
         if etype == "NotImplementedError":
-            return NotImplementedByStudent(f"{what}{NOT_IMPLEMENTED} (it still raises NotImplementedError)")
+            return NotImplementedByStudent(what)
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
-            unwritten, why = self._explain_missing(name) if self._explain_missing else (False, "")
-            if unwritten:
-                return NotImplementedByStudent(f"`{name}`{NOT_IMPLEMENTED} ({why})")
+            missing = self._explain_missing(name) if self._explain_missing else Missing(False, "")
+            if missing.unwritten:
+                return NotImplementedByStudent(f"`{name}`", missing.why)
             return MissingName(f"`{name}` is not defined in your notebook" + (
-                f": {why}" if why else ": check that the cell defining it runs without an error"))
+                f": {missing.why}" if missing.why else ": check that the cell defining it runs without an error"))
         if etype == "KeyboardInterrupt":
             return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
         if etype == "CodecError":
@@ -374,13 +374,13 @@ def _remotes_in(value: Any) -> list[Remote]:
 
 def _find_reply(outputs: list[dict], what: str = "the grading request") -> dict:
     replies = [o for o in outputs if o.get("output_type") == "display_data"
-               and kernel_side.REPLY_MIME in o.get("data", {})]
+               and codec.REPLY_MIME in o.get("data", {})]
     if len(replies) != 1:
         how = "no reply" if not replies else f"{len(replies)} replies, one of them not from the graders"
         raise BadReply(f"your kernel did not answer the grading request for {what} ({how}); code that prints "
                        "or publishes output from a background thread, or that replaces IPython's display "
                        "functions, gets in the way")
-    reply = replies[0]["data"][kernel_side.REPLY_MIME]
+    reply = replies[0]["data"][codec.REPLY_MIME]
     if not isinstance(reply, dict):
         raise BadReply("your kernel answered the grading request with something that is not a reply")
     return reply

@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from gradekit.export import SELF_CHECK_NOTE, cell_error_text, format_number
 from gradekit.figures import Figure
-from gradekit.results import CheckResult, QuestionResult, SubmissionResult, write_atomic
+from gradekit.results import CheckResult, QuestionResult, Review, Status, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
 from gradekit.sandbox import Protections
 
@@ -66,40 +66,19 @@ def percent(points: float, max_points: float) -> float | None:
     return None if max_points <= 0 else 100.0 * points / max_points
 
 
-def is_pending(c: CheckResult) -> bool:
-    """An answer a TA has yet to grade (0 points meanwhile)."""
-    return c.status == "needs_review"
-
-
-def is_ta_graded(c: CheckResult) -> bool:
-    return bool(c.review and c.review.get("reviewed")) and not is_pending(c)
-
-
-def question_state(q: QuestionResult) -> str:
-    """The question's badge: passed (every check), partial (some points), failed (none), empty (no checks),
-    review (nothing failed, but an answer awaits a TA: neither "failed" nor "passed" would be true yet)."""
-    if not q.checks:
-        return "empty"
-    if q.passed:
-        return "passed"
-    if any(is_pending(c) for c in q.checks) and all(c.passed or is_pending(c) for c in q.checks):
-        return "review"
-    return "partial" if q.points > 0 else "failed"
-
-
 def check_status(c: CheckResult) -> tuple[str, str]:
     """(css class, visible label) for one check; the label alone must carry the meaning."""
-    if is_pending(c):
+    if c.awaiting_ta:
         return "review", "awaiting TA"
-    if is_ta_graded(c):
+    if c.ta_graded:
         return ("passed" if c.passed else "partial" if c.points > 0 else "failed"), "graded by TA"
     if c.passed:
         return "passed", "passed"
-    if c.status == "error":
+    if c.status is Status.ERROR:
         return "error", "could not run"
-    if c.status == "skipped":
+    if c.status is Status.SKIPPED:
         return "skipped", "skipped"
-    if c.status == "not_implemented":
+    if c.status is Status.NOT_IMPLEMENTED:
         return "failed", "not implemented"
     return "failed", "failed"
 
@@ -235,18 +214,15 @@ def render_latex(latex: str | None) -> Markup:
 def _review_view(c: CheckResult) -> dict[str, Any] | None:
     """What the student sees of a TA-graded answer: their answer as the TA sees it, and whether it is done.
     The rubric is staff material and stays on the class summary."""
-    if not c.review or not (is_pending(c) or is_ta_graded(c)):
+    if c.review is None or not (c.awaiting_ta or c.ta_graded):
         return None
-    return {
-        "pending": is_pending(c),
-        "answer": str(c.review.get("answer", "")),
-    }
+    return {"pending": c.awaiting_ta, "answer": c.review.answer}
 
 
 def _reading_view(c: CheckResult) -> dict[str, str] | None:
-    if not c.reading:
+    if c.reading is None:
         return None
-    return {k: str(c.reading.get(k) or "") for k in ("answer", "parsed", "example")}
+    return {"answer": c.reading.answer, "parsed": c.reading.parsed, "example": c.reading.example}
 
 
 def _figure_view(f: Figure) -> dict[str, str]:
@@ -262,7 +238,7 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
         for c in q.checks:
             status_class, status_label = check_status(c)
             ref = (messages.index(c.message) + 1
-                   if (not c.passed and not is_pending(c) and c.message in messages) else None)
+                   if (not c.passed and not c.awaiting_ta and c.message in messages) else None)
             checks.append(
                 {
                     "name": c.name,
@@ -272,14 +248,14 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
                     "status_label": status_label,
                     "hidden": c.hidden,
                     # A TA's grade without a comment: the review block already says "Graded by a TA".
-                    "message": "" if is_ta_graded(c) and not (c.review or {}).get("comment") else c.message,
+                    "message": "" if c.ta_graded and c.review is not None and not c.review.comment else c.message,
                     "message_ref": ref,
                     "review": _review_view(c),
                     "reading": _reading_view(c),
                     "figures": [_figure_view(f) for f in c.figures],
                 }
             )
-        state = question_state(q)
+        state = q.state
         questions.append(
             {
                 "id": q.id,
@@ -305,7 +281,7 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
             for e in result.cell_errors
         ],
         "questions": questions,
-        "pending": sum(1 for c in result.checks if is_pending(c)),
+        "pending": sum(1 for c in result.checks if c.awaiting_ta),
         # A notebook that could not be graded has no checks: a list of "0 / 0, no checks" would only be noise.
         "show_questions": bool(questions) and not (result.error and not result.checks),
     }
@@ -422,7 +398,7 @@ def _summary_context(
                 n = len(r.cell_errors)
                 flags.append(f"{n} cell{'s' if n != 1 else ''} raised")
             flags.extend(r.notes)
-            waiting = sum(1 for c in r.checks if is_pending(c))
+            waiting = sum(1 for c in r.checks if c.awaiting_ta)
             if waiting:
                 flags.append(f"{waiting} answer{'s' if waiting != 1 else ''} awaiting a TA")
         students.append(
@@ -461,7 +437,7 @@ def _question_row(qid: str, title: str, graded_questions: list[dict[str, Questio
     waiting = 0
     for qs in graded_questions:
         q = qs.get(qid)
-        if q is not None and any(is_pending(c) for c in q.checks):
+        if q is not None and any(c.awaiting_ta for c in q.checks):
             waiting += 1
         else:
             decided.append(q)  # None: the result has no such question, which counts as 0
@@ -483,7 +459,7 @@ def _question_row(qid: str, title: str, graded_questions: list[dict[str, Questio
 
 
 def _review_item(r: SubmissionResult, c: CheckResult, titles: dict[str, str]) -> dict[str, Any]:
-    review = c.review or {}
+    review = c.review or Review(kind="", answer="")
     return {
         "student": r.student,
         "href": "feedback/" + quote(r.student, safe="") + ".html",
@@ -492,13 +468,13 @@ def _review_item(r: SubmissionResult, c: CheckResult, titles: dict[str, str]) ->
         "check": c.name,
         "points": c.points,
         "max_points": c.max_points,
-        "kind": str(review.get("kind", "")),
-        "answer": str(review.get("answer", "")),
-        "rubric": str(review.get("rubric", "")),
-        "reason": str(review.get("reason", "")),
-        "note": str(review.get("note", "")),
-        "comment": str(review.get("comment", "")),
-        "answer_sha": str(review.get("answer_sha", "")),
+        "kind": review.kind,
+        "answer": review.answer,
+        "rubric": review.rubric,
+        "reason": review.reason,
+        "note": review.note,
+        "comment": review.comment,
+        "answer_sha": review.answer_sha,
         "reading": _reading_view(c),
     }
 
@@ -509,9 +485,9 @@ def _review_context(results: list[SubmissionResult]) -> dict[str, Any]:
     for r in results:
         titles = dict(r.question_titles)
         for c in r.checks:
-            if is_pending(c):
+            if c.awaiting_ta:
                 pending.append(_review_item(r, c, titles))
-            elif is_ta_graded(c):
+            elif c.ta_graded:
                 done.append(_review_item(r, c, titles))
     return {"pending_reviews": pending, "done_reviews": done}
 

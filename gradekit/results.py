@@ -9,17 +9,60 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from gradekit.figures import Figure
 
 SCHEMA = "gradekit.results/1"
-NOT_IMPLEMENTED = ": not implemented yet"
 
 
-@dataclass
+class Status(StrEnum):
+    """What became of one check. The string values are the results JSON's."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_IMPLEMENTED = "not_implemented"  # the student's code still raises NotImplementedError
+    ERROR = "error"  # the check itself could not run: a grader problem, not the student's
+    SKIPPED = "skipped"
+    NEEDS_REVIEW = "needs_review"  # free text, or math the machine cannot decide: 0 points until a TA grades it
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a TA needs to grade one written answer, and what they decided once they have."""
+
+    kind: str  # "free_text" | "math"
+    answer: str  # the student's text
+    rubric: str = ""
+    reason: str = ""  # why a person must read it ("free text", or why the machine could not decide)
+    answer_sha: str = ""  # sha256 of the answer: a TA's points apply only to the answer they read
+    reviewed: bool = False
+    comment: str = ""  # the TA's
+    note: str = ""  # e.g. that the answer changed after a TA graded it
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Review:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a written math answer was read, so that a misread is visible before submitting."""
+
+    answer: str  # the student's LaTeX
+    parsed: str = ""  # LaTeX of the expression as read
+    example: str = ""  # its value written out at a small T
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reading:
+        return cls(str(data.get("answer", "")), str(data.get("parsed", "") or ""), str(data.get("example", "") or ""))
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """The outcome of one grader test: what was checked, what it was worth, what the student should do."""
 
@@ -27,35 +70,60 @@ class CheckResult:
     name: str
     points: float
     max_points: float
-    passed: bool
+    status: Status
     message: str = ""
     hidden: bool = False
-    # "passed" | "failed" | "not_implemented" (the student's code still raises NotImplementedError)
-    # | "error" (the check itself could not run: a grader problem) | "skipped"
-    # | "needs_review" (free text, or math the machine cannot decide: 0 points until a TA records some)
-    status: str = "passed"
-    # For status "needs_review", and kept once a TA has reviewed it: what the TA needs to see.
-    # {"kind": "free_text" | "math", "answer": student's text, "rubric": str, "reason": why a TA,
-    #  "answer_sha": sha256 of the answer, "reviewed": bool, "comment": TA's comment}
-    review: dict[str, Any] | None = None
-    # For written math answers: how the answer was read, so a misread is visible before submitting.
-    # {"answer": student's LaTeX, "parsed": LaTeX of the expression as read, "example": its value at a small T}
-    reading: dict[str, Any] | None = None
+    missing: str = ""  # for NOT_IMPLEMENTED: the piece still missing, as messages name it ("`build_vocab`")
+    review: Review | None = None  # for NEEDS_REVIEW, and kept once a TA has reviewed it
+    reading: Reading | None = None  # for written math answers
     # Pictures the feedback page draws with the check (a student's saved curves, a chart of a re-run).
     figures: tuple[Figure, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    @property
+    def awaiting_ta(self) -> bool:
+        """An answer a TA has yet to grade (0 points meanwhile)."""
+        return self.status is Status.NEEDS_REVIEW
+
+    @property
+    def ta_graded(self) -> bool:
+        """A written answer a TA has graded: its points are the TA's."""
+        return self.review is not None and self.review.reviewed and not self.awaiting_ta
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form; `figures` only when there are some, so results without pictures read as before."""
-        data = asdict(replace(self, figures=()))
-        del data["figures"]
+        """The JSON form (docs/results-schema.md). `passed` is written for readers of the file (it is derived
+        from `status`); `figures` and `missing` only when there are some, so other results read as before."""
+        data: dict[str, Any] = {
+            "question": self.question, "name": self.name, "points": self.points, "max_points": self.max_points,
+            "passed": self.passed, "message": self.message, "hidden": self.hidden, "status": self.status.value,
+            "review": asdict(self.review) if self.review else None,
+            "reading": asdict(self.reading) if self.reading else None,
+        }
+        if self.missing:
+            data["missing"] = self.missing
         if self.figures:
             data["figures"] = [f.to_json() for f in self.figures]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        figures = tuple(Figure.from_json(f) for f in data.get("figures") or [])
-        return cls(**{k: v for k, v in data.items() if k != "figures"}, figures=figures)
+        status = Status(data.get("status") or ("passed" if data.get("passed") else "failed"))
+        missing = str(data.get("missing", ""))
+        if status is Status.NOT_IMPLEMENTED and not missing:  # written before `missing` was a field
+            missing = str(data.get("message", "")).split(": not implemented yet")[0]
+        return cls(
+            question=data["question"], name=data["name"], points=data["points"], max_points=data["max_points"],
+            status=status, message=data.get("message", ""), hidden=bool(data.get("hidden", False)), missing=missing,
+            review=Review.from_dict(data["review"]) if data.get("review") else None,
+            reading=Reading.from_dict(data["reading"]) if data.get("reading") else None,
+            figures=tuple(Figure.from_json(f) for f in data.get("figures") or []),
+        )
 
 
 @dataclass
@@ -71,6 +139,22 @@ class QuestionResult:
         return all(c.passed for c in self.checks)
 
     @property
+    def state(self) -> str:
+        """What the question shows: "passed" (every check), "partial" (some points), "failed" (none), "empty"
+        (no checks), "review" (nothing failed, but an answer awaits a TA: neither passed nor failed yet)."""
+        if not self.checks:
+            return "empty"
+        if self.passed:
+            return "passed"
+        if any(c.awaiting_ta for c in self.checks) and all(c.passed or c.awaiting_ta for c in self.checks):
+            return "review"
+        return "partial" if self.points > 0 else "failed"
+
+    @property
+    def awaiting_ta(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.awaiting_ta]
+
+    @property
     def messages(self) -> list[str]:
         """Distinct failure messages, in order. "Not implemented" failures are rolled into one message naming
         every piece still missing, so an untouched template reads one line per question. An answer awaiting a TA
@@ -78,12 +162,11 @@ class QuestionResult:
         seen: list[str] = []
         missing: list[str] = []
         for c in self.checks:
-            if c.passed or not c.message or c.status == "needs_review":
+            if c.passed or not c.message or c.awaiting_ta:
                 continue
-            if c.status == "not_implemented":
-                what = c.message.split(NOT_IMPLEMENTED)[0]
-                if what not in missing:
-                    missing.append(what)
+            if c.status is Status.NOT_IMPLEMENTED and c.missing:
+                if c.missing not in missing:
+                    missing.append(c.missing)
             elif c.message not in seen:
                 seen.append(c.message)
         if missing:

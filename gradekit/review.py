@@ -20,11 +20,11 @@ import csv
 import io
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradekit.export import FORMULA_PREFIXES, format_number
-from gradekit.results import CheckResult, SubmissionResult, write_atomic
+from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
 
 REVIEW_CSV = "ta_review.csv"
 COLUMNS = ["student", "question", "check", "max_points", "points", "comment", "note", "answer_sha", "answer"]
@@ -198,9 +198,9 @@ def _flag_conflicts(sheet: ReviewSheet) -> None:
 
 def review_key(student: str, check: CheckResult) -> Key | None:
     """The CSV key of a check a TA grades, or None for a check the machine decides."""
-    if check.status != "needs_review" or not check.review:
+    if not check.awaiting_ta or check.review is None:
         return None
-    return (student, check.question, check.name, str(check.review.get("answer_sha", "")).strip().lower())
+    return (student, check.question, check.name, check.review.answer_sha.strip().lower())
 
 
 def apply_reviews(results: Iterable[SubmissionResult],
@@ -215,26 +215,26 @@ def apply_reviews(results: Iterable[SubmissionResult],
     graded_before = {r.key[:3]: r for r in sheet.rows if r.points is not None}
     reviewed = []
     for original in results:
-        result = copy.deepcopy(original)
-        for check in result.checks:
-            key = review_key(result.student, check)
-            if key is None:
-                continue
-            row = usable.get(key)
+        checks = []
+        for check in original.checks:
+            key = review_key(original.student, check)
+            row = usable.get(key) if key is not None else None
             if row is not None and not _within_max(row, check, outcome):
                 row = None
             if row is not None:
-                _apply(check, row)
+                check = _apply(check, row)
                 outcome.applied += 1
-                continue
-            outcome.pending += 1
-            old = graded_before.get(key[:3])
-            if old is not None and old.key != key:
-                outcome.changed += 1
-                assert check.review is not None
-                check.review["note"] = (f"the answer changed after a TA gave it {old.points_text} / "
-                                        f"{format_number(check.max_points)}: grade it again")
-        reviewed.append(result)
+            elif key is not None:
+                outcome.pending += 1
+                old = graded_before.get(key[:3])
+                if old is not None and old.key != key:
+                    outcome.changed += 1
+                    assert check.review is not None
+                    check = replace(check, review=replace(check.review, note=(
+                        f"the answer changed after a TA gave it {old.points_text} / "
+                        f"{format_number(check.max_points)}: grade it again")))
+            checks.append(check)
+        reviewed.append(replace(copy.deepcopy(original), checks=checks))
     return reviewed, outcome
 
 
@@ -248,18 +248,14 @@ def _within_max(row: ReviewRow, check: CheckResult, outcome: ReviewOutcome) -> b
     return False
 
 
-def _apply(check: CheckResult, row: ReviewRow) -> None:
+def _apply(check: CheckResult, row: ReviewRow) -> CheckResult:
+    """The check as the TA graded it: passed only with full points (partial credit reads as partial)."""
     assert row.points is not None and check.review is not None
-    check.points = min(row.points, check.max_points)
-    check.passed = check.points >= check.max_points - 1e-9
-    check.status = "passed" if check.passed else "failed"
-    check.review["reviewed"] = True
-    check.review["comment"] = row.comment
-    check.message = f"TA: {row.comment}" if row.comment else "graded by a TA"
-
-
-def pending_count(results: Iterable[SubmissionResult]) -> int:
-    return sum(1 for r in results for c in r.checks if c.status == "needs_review")
+    points = min(row.points, check.max_points)
+    return replace(check, points=points,
+                   status=Status.PASSED if points >= check.max_points - 1e-9 else Status.FAILED,
+                   review=replace(check.review, reviewed=True, comment=row.comment),
+                   message=f"TA: {row.comment}" if row.comment else "graded by a TA")
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -278,16 +274,16 @@ def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list
     current_keys: set[Key] = set()
     for result in results:
         for check in result.checks:
-            if not check.review or not (check.status == "needs_review" or check.review.get("reviewed")):
+            if check.review is None or not (check.awaiting_ta or check.review.reviewed):
                 continue
-            sha = str(check.review.get("answer_sha", "")).strip().lower()
+            sha = check.review.answer_sha.strip().lower()
             key = (result.student, check.question, check.name, sha)
             if key in current_keys:
                 continue  # the same answer twice in one check name: one row grades both
             current_keys.add(key)
             row = copy.copy(existing.get(key)) or ReviewRow(result.student, check.question, check.name, sha)
             row.max_points = format_number(check.max_points)
-            row.answer = answer_preview(str(check.review.get("answer", "")))
+            row.answer = answer_preview(check.review.answer)
             row.note = _note(row, check)
             current.append(row)
     current_checks = {k[:3] for k in current_keys}
@@ -306,10 +302,10 @@ def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list
 def _note(row: ReviewRow, check: CheckResult) -> str:
     if row.problem:
         return f"not applied: {row.problem}"
-    if check.review and check.review.get("reviewed"):
+    if check.review and check.review.reviewed:
         return NOTE_GRADED
-    if check.review and check.review.get("note"):
-        return f"pending: {check.review['note']}"
+    if check.review and check.review.note:
+        return f"pending: {check.review.note}"
     return NOTE_PENDING
 
 

@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from gradekit.config import Assignment
 from gradekit.kernel import CellError, KernelSession
 from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
-from gradekit.proxy import Submission
+from gradekit.proxy import Missing, Submission
 from gradekit.results import CheckResult, SubmissionResult
 from gradekit.sandbox import Limits, Sandbox
 
@@ -65,26 +66,28 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     if sandbox.note:
         result.notes.append(sandbox.note)
     try:
-        prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
-                                 replace_tags=assignment.replace_tags, replace_patterns=assignment.replace_patterns)
-        result.notes.extend(prepared.notes)
-        assignment.prepare_workspace(scratch, data)
-        with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
-                           notebook_timeout=assignment.notebook_timeout) as session:
-            report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
-            result.sandbox = sandbox.protections.to_dict()
-            result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
-            result.notes.extend(report.notes)
-            setup_errors = [e for e in report.errors if e.cell == 0]
-            if setup_errors:
-                raise GraderError(f"the assignment's grading set-up failed: {setup_errors[0].ename}: "
-                                  f"{setup_errors[0].evalue}")
-            if report.aborted:
-                result.notes.append(report.aborted)
-            submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
-                                    explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
-                                    default_timeout=assignment.call_timeout)
-            result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
+        with sandbox:
+            prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
+                                     replace_tags=assignment.replace_tags,
+                                     replace_patterns=assignment.replace_patterns)
+            result.notes.extend(prepared.notes)
+            assignment.prepare_workspace(scratch, data)
+            with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
+                               notebook_timeout=assignment.notebook_timeout) as session:
+                report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
+                result.sandbox = sandbox.protections.to_dict()
+                result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
+                result.notes.extend(report.notes)
+                setup_errors = [e for e in report.errors if e.cell == 0]
+                if setup_errors:
+                    raise GraderError(f"the assignment's grading set-up failed: {setup_errors[0].ename}: "
+                                      f"{setup_errors[0].evalue}")
+                if report.aborted:
+                    result.notes.append(report.aborted)
+                submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
+                                        explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
+                                        default_timeout=assignment.call_timeout)
+                result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
@@ -99,30 +102,31 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     return result
 
 
-def missing_explainer(nb, errors: list[CellError], stopped_at: int | None = None):
-    """For "X is not defined": (not_implemented, why). not_implemented is True when X is missing because
-    the student has not written that part yet, directly or through an earlier unwritten piece, so that an
-    untouched template reads "not implemented" rather than a list of knock-on errors. `stopped_at` is the
-    cell that killed or hung the kernel: cells after it were not run."""
+def missing_explainer(nb, errors: list[CellError], stopped_at: int | None = None) -> Callable[[str], Missing]:
+    """For "X is not defined": why, as a Missing record. `unwritten` is True when X is missing because the
+    student has not written that part yet, directly or through an earlier unwritten piece, so that an untouched
+    template reads "not implemented" rather than a list of knock-on errors. `stopped_at` is the cell that killed
+    or hung the kernel: cells after it were not run."""
     by_cell = {e.cell: e for e in errors}
     unwritten = sorted(e.cell for e in errors if e.ename == "NotImplementedError")
 
-    def explain(name: str) -> tuple[bool, str]:
+    def explain(name: str) -> Missing:
         position = definition_cell(nb, name)
         if position is None:
             if unwritten:
-                return True, "no cell defines it yet"
-            return False, f"no cell defines it (keep the name `{name}` from the assignment)"
+                return Missing(True, "no cell defines it yet")
+            return Missing(False, f"no cell defines it (keep the name `{name}` from the assignment)")
         error = by_cell.get(position)
         if error is None and stopped_at is not None and position >= stopped_at:
-            return False, (f"cell {position} defines it, but the notebook stopped at cell {stopped_at} and "
-                           "the cells after it were not run")
+            return Missing(False, f"cell {position} defines it, but the notebook stopped at cell {stopped_at} "
+                                  "and the cells after it were not run")
         if error is None:
-            return False, f"cell {position} defines it but did not run"
+            return Missing(False, f"cell {position} defines it but did not run")
         if error.ename == "NotImplementedError" or (error.ename == "NameError" and unwritten
                                                     and unwritten[0] < position):
-            return True, f"cell {position} cannot run before the parts it needs are written"
-        return False, f"cell {position}, which defines it, raised {error.ename}: {error.evalue}"
+            return Missing(True, f"cell {position} cannot run before the parts it needs are written")
+        return Missing(False, f"cell {position}, which defines it, raised {error.ename}: {error.evalue}",
+                       defining_cell_raised=True)
 
     return explain
 

@@ -423,7 +423,14 @@ class Sandbox:
             elif not stat.S_ISSOCK(info.st_mode):
                 entry.unlink()  # nothing else belongs there (a symlink or a fifo the kernel made)
 
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
     def cleanup(self) -> None:
+        """Remove what the sandbox made on the host (its IPC and inbox folders, its cgroup). Safe to repeat."""
         self.started()
         if self._uid_lease is not None:
             self._release_uid()

@@ -30,7 +30,7 @@ def project_root(monkeypatch):
 
 def check(question, name, points, max_points, message="", hidden=False):
     passed = points == max_points
-    return CheckResult(question=question, name=name, points=points, max_points=max_points, passed=passed,
+    return CheckResult(question=question, name=name, points=points, max_points=max_points,
                        message="" if passed else message, hidden=hidden, status="passed" if passed else "failed")
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for the data-only codec in gradekit.kernel_side, as the host uses it (register=None).
+"""Unit tests for the data-only codec in gradekit.codec, as the host uses it (register=None).
 
 Values cross the trust boundary as a JSON tree plus a safetensors blob; `roundtrip` sends them through strict
 JSON text and real safetensors bytes, as the wire does. The last tests guard the boundary itself: nothing in
@@ -20,10 +20,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_sequence
 
-from gradekit import kernel_side
-from gradekit.kernel_side import CodecError, RemoteRef, decode, encode, tensors_from_bytes, tensors_to_bytes
+from gradekit import codec
+from gradekit.codec import CodecError, RemoteRef, decode, encode, tensors_from_bytes, tensors_to_bytes
 
-GRADEKIT = Path(kernel_side.__file__).resolve().parent
+GRADEKIT = Path(codec.__file__).resolve().parent
 
 
 def roundtrip(value):
@@ -200,7 +200,7 @@ def test_remote_ref_encodes_as_a_ref_and_decodes_through_resolve():
 
 def test_encode_rejects_too_deep_nesting():
     value: list = []
-    for _ in range(kernel_side.MAX_DEPTH * 2):
+    for _ in range(codec.MAX_DEPTH * 2):
         value = [value]
     with pytest.raises(CodecError):
         encode(value)
@@ -263,10 +263,10 @@ def test_decode_rejects_non_integer_remote_handles_even_with_resolve():
 
 
 def test_decode_accepts_moderate_nesting():
-    assert decode(nested_lists(kernel_side.MAX_DEPTH // 2), {}) == nested_lists(kernel_side.MAX_DEPTH // 2)
+    assert decode(nested_lists(codec.MAX_DEPTH // 2), {}) == nested_lists(codec.MAX_DEPTH // 2)
 
 
-@pytest.mark.parametrize("depth", [kernel_side.MAX_DEPTH * 2, 50_000], ids=["twice-the-limit", "50000"])
+@pytest.mark.parametrize("depth", [codec.MAX_DEPTH * 2, 50_000], ids=["twice-the-limit", "50000"])
 def test_decode_rejects_too_deep_nesting(depth):
     with pytest.raises(CodecError):  # a CodecError, not a RecursionError
         decode(nested_lists(depth), {})
@@ -274,13 +274,13 @@ def test_decode_rejects_too_deep_nesting(depth):
 
 def test_decode_rejects_too_many_nodes():
     with pytest.raises(CodecError):
-        decode([0] * (kernel_side.MAX_NODES + 1), {})
+        decode([0] * (codec.MAX_NODES + 1), {})
 
 
 @pytest.mark.parametrize("tree", [
-    "x" * (kernel_side.MAX_STR + 1),
-    ["ok", "x" * (kernel_side.MAX_STR + 1)],
-    {"__dict__": [["x" * (kernel_side.MAX_STR + 1), 1]]},
+    "x" * (codec.MAX_STR + 1),
+    ["ok", "x" * (codec.MAX_STR + 1)],
+    {"__dict__": [["x" * (codec.MAX_STR + 1), 1]]},
 ], ids=["string", "in-list", "dict-key"])
 def test_decode_rejects_over_long_strings(tree):
     with pytest.raises(CodecError):
@@ -292,14 +292,14 @@ def test_decode_rejects_over_long_strings(tree):
 
 def test_blob_over_the_limit_is_rejected(monkeypatch):
     blob = tensors_to_bytes({"t0": torch.zeros(1024)})
-    monkeypatch.setattr(kernel_side, "MAX_BLOB_BYTES", len(blob) - 1)
+    monkeypatch.setattr(codec, "MAX_BLOB_BYTES", len(blob) - 1)
     with pytest.raises(CodecError, match="limit"):
         tensors_from_bytes(blob)
 
 
 def test_blob_at_the_limit_is_read(monkeypatch):
     blob = tensors_to_bytes({"t0": torch.zeros(1024)})
-    monkeypatch.setattr(kernel_side, "MAX_BLOB_BYTES", len(blob))
+    monkeypatch.setattr(codec, "MAX_BLOB_BYTES", len(blob))
     assert torch.equal(tensors_from_bytes(blob)["t0"], torch.zeros(1024))
 
 
@@ -409,4 +409,27 @@ def test_gradekit_never_unpickles(path):
 
 def test_gradekit_source_is_scanned():
     names = {p.name for p in GRADEKIT.rglob("*.py")}
-    assert {"kernel_side.py", "proxy.py", "kernel.py", "runner.py"} <= names
+    assert {"codec.py", "agent.py", "proxy.py", "kernel.py", "runner.py"} <= names
+
+
+def test_the_agent_as_injected_replies_with_data_when_a_request_fails(monkeypatch):
+    """In the kernel the codec and the agent share one fresh module named __gk__ (no __file__, no gradekit
+    package): a failing request must still come back as a reply, with the student's frames only."""
+    import types
+
+    import IPython.display
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from gradekit import proxy
+
+    module = types.ModuleType("__gk__")
+    exec(compile(proxy.CODEC_SOURCE, "<gradekit codec>", "exec"), module.__dict__)
+    exec(compile(proxy.AGENT_SOURCE, "<gradekit agent>", "exec"), module.__dict__)
+    agent = module.install(InteractiveShell.instance())
+    published = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", published.append)
+    params, _ = encode({"name": "tokenize"})
+    agent.handle(json.dumps({"op": "get", "params": params}), None)
+    reply = published[0][codec.REPLY_MIME]
+    assert reply["ok"] is False and reply["error"]["type"] == "NameError", reply
+    assert all(not f["file"].startswith("<gradekit") for f in reply["error"]["frames"])

@@ -79,7 +79,7 @@ def test_per_question_points(graded, student):
 def test_explanations_await_a_ta(graded, student):
     awaiting = [c for c in graded[student].checks if c.status == "needs_review"]
     assert len(awaiting) == (0 if student == "template" else 4)
-    assert all(c.question == "report_conclusions" and c.review["kind"] == "free_text" for c in awaiting)
+    assert all(c.question == "report_conclusions" and c.review.kind == "free_text" for c in awaiting)
 
 
 @pytest.mark.parametrize("student, qid", MESSAGES)

@@ -84,13 +84,13 @@ def test_feedback_names_the_mistake(graded, student, qid):
 def test_seed001_case_answer_goes_to_a_ta_with_the_reason(graded):
     check = next(c for c in graded["seed001"].checks if c.name == "y_T in closed form")
     assert check.status == "needs_review" and "case-by-case" in check.message
-    assert check.review["kind"] == "math" and r"\begin{cases}" in check.review["answer"]
+    assert check.review.kind == "math" and r"\begin{cases}" in check.review.answer
 
 
 def test_each_math_answer_says_how_it_was_read(graded):
     check = next(c for c in graded["seed000"].checks if c.name == "y_T in closed form")
-    assert check.passed and r"\sigma" in check.reading["parsed"]
-    assert check.reading["example"].startswith("at T = 4:") and "h_{0}" in check.reading["example"]
+    assert check.passed and r"\sigma" in check.reading.parsed
+    assert check.reading.example.startswith("at T = 4:") and "h_{0}" in check.reading.example
 
 
 def test_ta_points_in_the_csv_reach_the_gradebook(graded, reports):

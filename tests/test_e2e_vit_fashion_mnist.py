@@ -16,27 +16,14 @@ FULL = {"prenorm": 2, "feedforward": 2, "attention": 3.5, "transformer": 3, "vit
 EXPECTED = {
     "solution": FULL,
     "template": dict.fromkeys(FULL, 0),
-<<<<<<< HEAD
-    # train_epoch and evaluate run on the graders' probe model (issue 11): their code is the solution's, so a broken
-    # ViT costs them nothing (it costs the ViT's questions and the learning check)
-    "seed000_forward_inside_init": {**FULL, "transformer": 0, "vit_forward": 2, "accuracy_threshold": 0},
+    # Issue 11: train_epoch and evaluate run on the graders' probe model, the ViT is judged around the reference's
+    # Transformer and the Transformer around the reference's blocks, so a mistake costs the question it is in
+    # (and the learning check, which trains the student's whole model).
+    "seed000_forward_inside_init": {**FULL, "transformer": 0, "accuracy_threshold": 0},
     "missing_class_token": {**FULL, "vit_forward": 2.5, "param_count": 0},
     "pos_embedding_one_short": {**FULL, "vit_forward": 1, "param_count": 0, "accuracy_threshold": 0},
-    "attention_without_scale": {**FULL, "attention": 1, "transformer": 1.5, "vit_forward": 4.5,
-                                "accuracy_threshold": 0},
-    "softmax_over_queries": {**FULL, "attention": 0.5, "transformer": 1.5, "vit_forward": 4.5},
-=======
-    # The ViT is judged around the reference's Transformer and the Transformer around the reference's blocks
-    # (issue 11): a mistake costs the question it is in. The seed's ViT code is right (vit_forward full); the whole
-    # model, which needs the Transformer's forward, still trains and evaluates nothing.
-    "seed000_forward_inside_init": {**FULL, "transformer": 0, "train_epoch": 0, "evaluate": 0,
-                                    "accuracy_threshold": 0},
-    "missing_class_token": {**FULL, "vit_forward": 2.5, "param_count": 0},
-    "pos_embedding_one_short": {**FULL, "vit_forward": 1, "param_count": 0, "train_epoch": 0, "evaluate": 0,
-                                "accuracy_threshold": 0},
     "attention_without_scale": {**FULL, "attention": 1, "accuracy_threshold": 0},
     "softmax_over_queries": {**FULL, "attention": 0.5},
->>>>>>> verdicts-bv
     "evaluate_accuracy_as_count": {**FULL, "evaluate": 1},
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 
@@ -16,7 +17,7 @@ from gradekit.export import (
     write_gradescope,
     write_results_json,
 )
-from gradekit.results import CheckResult, SubmissionResult
+from gradekit.results import CheckResult, Review, SubmissionResult
 
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
 GRADESCOPE_TOP_KEYS = {
@@ -50,10 +51,9 @@ def chk(question, name, points, max_points=1.0, *, message="", hidden=False, sta
         name,
         points,
         max_points,
-        passed,
+        status or ("passed" if passed else "failed"),
         message,
         hidden,
-        status or ("passed" if passed else "failed"),
     )
 
 
@@ -286,20 +286,18 @@ def test_write_results_json_round_trip(factory, tmp_path):
 
 
 def awaiting(student="waiting"):
-    review = {"kind": "free_text", "answer": "=1+1 because", "rubric": "r", "reason": "free text",
-              "answer_sha": "ab", "reviewed": False, "comment": ""}
-    check = CheckResult("lstm", "explain", 0.0, 2.0, False, "A TA will grade this answer.", status="needs_review",
-                        review=review)
+    review = Review(kind="free_text", answer="=1+1 because", rubric="r", reason="free text", answer_sha="ab")
+    check = CheckResult("lstm", "explain", 0.0, 2.0, "needs_review", "A TA will grade this answer.", review=review)
     return make(student, [chk("attn", "shape", 1), check])
 
 
 def ta_graded(points, comment):
     result = awaiting("graded")
     check = result.checks[1]
-    check.points, check.passed = points, points >= check.max_points
-    check.status = "passed" if check.passed else "failed"
-    check.review.update(reviewed=True, comment=comment)
-    check.message = f"TA: {comment}" if comment else "graded by a TA"
+    result.checks[1] = dataclasses.replace(
+        check, points=points, status="passed" if points >= check.max_points else "failed",
+        review=dataclasses.replace(check.review, reviewed=True, comment=comment),
+        message=f"TA: {comment}" if comment else "graded by a TA")
     return result
 
 

@@ -95,8 +95,8 @@ def test_line_chart_escapes_its_labels_and_skips_numbers_that_are_not_finite():
 
 def test_figures_round_trip_through_the_results_json(tmp_path):
     chart = line_chart("re-run", [Panel("loss", (Series("SGD", (0.7, 0.69)),))], caption="the graders' run")
-    check = CheckResult("q", "curves", 1, 1, True, figures=(Figure.from_png(png(), "yours"), chart))
-    result = SubmissionResult("alice", "hw", [check, CheckResult("q", "plain", 1, 1, True)])
+    check = CheckResult("q", "curves", 1, 1, "passed", figures=(Figure.from_png(png(), "yours"), chart))
+    result = SubmissionResult("alice", "hw", [check, CheckResult("q", "plain", 1, 1, "passed")])
     result.write_json(tmp_path / "r.json")
     back = SubmissionResult.read_json(tmp_path / "r.json")
     assert back.checks[0].figures == check.figures
@@ -106,7 +106,7 @@ def test_figures_round_trip_through_the_results_json(tmp_path):
 
 def test_the_feedback_page_draws_figures_inline_as_images():
     chart = line_chart("re-run <i>", [Panel("loss", (Series("SGD", (0.7, 0.69)),))])
-    check = CheckResult("q", "curves", 1, 1, True, figures=(Figure.from_png(png(), "yours"), chart))
+    check = CheckResult("q", "curves", 1, 1, "passed", figures=(Figure.from_png(png(), "yours"), chart))
     page = render_feedback(SubmissionResult("alice", "hw", [check], question_titles={"q": "Q"}))
     assert page.count("<img ") == 2
     assert f'src="data:image/png;base64,{base64.b64encode(png()).decode()}"' in page

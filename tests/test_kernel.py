@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from gradekit import procs
+from gradekit.codec import REPLY_MIME
 from gradekit.kernel import KernelSession, _message_size, _trimmed_error
-from gradekit.kernel_side import REPLY_MIME
 from gradekit.proxy import KernelCrashed, Submission, Unavailable
 from gradekit.sandbox import GIB, Limits, Sandbox, bwrap_available
 
@@ -36,7 +36,7 @@ _k.session.send(_k.iopub_socket, {msg_type!r}, content={content}, parent=_k.get_
 def kernel(tmp_path: Path, **sandbox):
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    with KernelSession(scratch, Sandbox(scratch=scratch, **sandbox), cell_timeout=30) as session:
+    with Sandbox(scratch=scratch, **sandbox) as box, KernelSession(scratch, box, cell_timeout=30) as session:
         yield session
 
 

@@ -1,4 +1,4 @@
-"""What the kernel's agent reads about a module (gradekit.kernel_side), and how the host compares it with what the
+"""What the kernel's agent reads about a module (gradekit.agent), and how the host compares it with what the
 module reports (gradekit.checks.disagreement), run in-process against modules and patches a notebook could make.
 
 The agent is plain Python, so it runs here on the test's own torch; each patch is undone by monkeypatch."""
@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from gradekit import checks, kernel_side
-from gradekit.kernel_side import Agent, UnreadableModule
+from gradekit import agent, checks
+from gradekit.agent import Agent, UnreadableModule
 
 
 class Classifier(nn.Module):
@@ -131,7 +131,7 @@ def test_storage_that_is_not_a_dict_is_refused_with_a_reason():
 
 
 def test_a_rebound_tensor_base_is_refused(monkeypatch):
-    monkeypatch.setattr(kernel_side, "_API", [])
+    monkeypatch.setattr(agent, "_API", [])
     monkeypatch.setattr(torch._C, "TensorBase", type("TensorBase", (), {}))
     with pytest.raises(UnreadableModule, match="TensorBase was replaced"):
         Agent({}).op_parameters(Classifier())
@@ -162,7 +162,7 @@ def test_a_copy_with_the_same_values_agrees():
 def test_meta_tensors_are_compared_by_shape():
     with torch.device("meta"):
         model = with_extra()
-    out = kernel_side.audit(model)
+    out = agent.audit(model)
     assert checks.disagreement(out, "the model") == ""
     assert out["stored_keys"]["extra.weight"] == [100, 100]
 
@@ -187,9 +187,9 @@ def test_load_values_copies_into_what_the_tree_holds_whatever_it_reports(monkeyp
     assert torch.equal(model.out.weight.detach(), values["out.weight"]) and model.out.weight.requires_grad
     assert torch.equal(model.norm.running_mean, torch.ones(4))
     with pytest.raises(UnreadableModule, match="holds no tensor named 'nope'"):
-        kernel_side.load_values(model, {"nope": torch.zeros(1)})
+        agent.load_values(model, {"nope": torch.zeros(1)})
     with pytest.raises(UnreadableModule, match="has shape"):
-        kernel_side.load_values(model, {"out.weight": torch.zeros(2)})
+        agent.load_values(model, {"out.weight": torch.zeros(2)})
 
 
 def test_grader_snippets_get_the_readers():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -15,11 +16,11 @@ import nbformat
 import pytest
 
 from gradekit.batch import BatchOptions, run_batch
-from gradekit.config import load_assignment
+from gradekit.config import Assignment, load_assignment
 from gradekit.kernel import KernelSession
 from gradekit.proxy import Submission, SubmissionTimeout
 from gradekit.results import SubmissionResult
-from gradekit.runner import grade_notebook
+from gradekit.runner import GraderError, grade_notebook
 from gradekit.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ RNN_SOLUTION = ROOT / "examples" / "submissions" / "rnn_sentiment" / "solution.i
 def kernel(tmp_path: Path, **limits):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with KernelSession(scratch, Sandbox(scratch=scratch), **limits) as session:
+    with Sandbox(scratch=scratch) as sandbox, KernelSession(scratch, sandbox, **limits) as session:
         yield session
 
 
@@ -75,6 +76,21 @@ def test_the_learning_check_has_its_own_time_limit(tmp_path):
     assert any("training RNNClassifier with your train ran past its 6 s limit" in m for m in learning.messages), \
         learning.messages
     assert result.question_scores()["build_vocab"] == 6  # nothing else is charged for the learning check's time
+
+
+def test_a_course_side_failure_before_the_kernel_starts_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """The sandbox's IPC and inbox folders are the runner's to remove, whatever fails before the kernel runs."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def broken(self, workdir, data):
+        raise GraderError("the training data is missing from the course's data folder")
+
+    monkeypatch.setattr(Assignment, "prepare_workspace", broken)
+    result = grade_notebook(RNN_SOLUTION, load_assignment("rnn_sentiment", ROOT))
+    assert "the training data is missing" in (result.error or "")
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 # ------------------------------------------------------------------------------------ the batch's workers

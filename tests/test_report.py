@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from html.parser import HTMLParser
 
@@ -19,7 +20,7 @@ from gradekit.report import (
     write_class_summary,
     write_feedback,
 )
-from gradekit.results import CheckResult, SubmissionResult
+from gradekit.results import CheckResult, Reading, Review, SubmissionResult
 
 SELF_CHECK = "Self-check: public checks only. Hidden checks run when your course staff grades."
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
@@ -37,7 +38,6 @@ def chk(question, name, points, max_points=1.0, *, message="", hidden=False, sta
         name=name,
         points=points,
         max_points=max_points,
-        passed=passed,
         message=message,
         hidden=hidden,
         status=status or ("passed" if passed else "failed"),
@@ -459,15 +459,15 @@ MATHML_ATTRIBUTES = {"xmlns", "display", "mathvariant", "stretchy", "mathcolor",
 
 def review_check(answer, *, question="essay", name="explain", max_points=2.0, kind="free_text", reading=None,
                  reviewed=False, points=0.0, comment=""):
-    review = {"kind": kind, "answer": answer, "rubric": "1 point: mentions $\\mathrm{softmax}$",
-              "reason": "free text", "answer_sha": hashlib.sha256(answer.encode()).hexdigest(),
-              "reviewed": reviewed, "comment": comment}
+    review = Review(kind=kind, answer=answer, rubric="1 point: mentions $\\mathrm{softmax}$", reason="free text",
+                    answer_sha=hashlib.sha256(answer.encode()).hexdigest(), reviewed=reviewed, comment=comment)
+    reading = Reading(**reading) if isinstance(reading, dict) else reading
     if not reviewed:
-        return CheckResult(question, name, 0.0, max_points, False, "A TA will grade this answer.",
-                           status="needs_review", review=review, reading=reading)
+        return CheckResult(question, name, 0.0, max_points, "needs_review", "A TA will grade this answer.",
+                           review=review, reading=reading)
     passed = points >= max_points
-    return CheckResult(question, name, points, max_points, passed, f"TA: {comment}" if comment else "graded by a TA",
-                       status="passed" if passed else "failed", review=review, reading=reading)
+    return CheckResult(question, name, points, max_points, "passed" if passed else "failed",
+                       f"TA: {comment}" if comment else "graded by a TA", review=review, reading=reading)
 
 
 def written(student="w1", answer="Softmax of $q \\cdot k$ weighs the values.", **kw):
@@ -477,7 +477,7 @@ def written(student="w1", answer="Softmax of $q \\cdot k$ weighs the values.", *
 
 def math_read(student="m1", passed=True):
     check = chk("math", "closed form", 2 if passed else 0, 2, message="" if passed else "differs at T = 4")
-    check.reading = dict(READING)
+    check = dataclasses.replace(check, reading=Reading(**READING))
     return SubmissionResult(student=student, assignment="HW3", question_titles=dict(W_TITLES),
                             checks=[chk("attn", "shape", 1), check])
 
@@ -632,7 +632,8 @@ def test_feedback_shows_how_a_math_answer_was_read(passed):
 )
 def test_reading_example_words_stay_text_and_the_value_is_math(example, words_, tag):
     result = math_read()
-    result.checks[1].reading["example"] = example
+    check = result.checks[1]
+    result.checks[1] = dataclasses.replace(check, reading=dataclasses.replace(check.reading, example=example))
     dd = parse(render_feedback(result)).find("dd", cls="example")
     assert dd.children[0] == words_ if words_ else isinstance(dd.children[0], Node)
     assert dd.find(tag)

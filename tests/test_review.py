@@ -13,7 +13,7 @@ import pytest
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import Assignment, Question
 from gradekit.export import gradebook_csv
-from gradekit.results import CheckResult, SubmissionResult
+from gradekit.results import CheckResult, Review, SubmissionResult
 from gradekit.review import (
     COLUMNS,
     NOTE_ANSWER_CHANGED,
@@ -40,13 +40,13 @@ def sha(text: str) -> str:
 
 
 def written(answer: str, max_points: float = 2.0, kind: str = "free_text") -> CheckResult:
-    return CheckResult(ESSAY, CHECK, 0.0, max_points, False, "A TA will grade this answer.", status="needs_review",
-                       review={"kind": kind, "answer": answer, "rubric": "2: mentions softmax weights",
-                               "reason": "free text", "answer_sha": sha(answer), "reviewed": False, "comment": ""})
+    return CheckResult(ESSAY, CHECK, 0.0, max_points, "needs_review", "A TA will grade this answer.",
+                       review=Review(kind=kind, answer=answer, rubric="2: mentions softmax weights",
+                                     reason="free text", answer_sha=sha(answer)))
 
 
 def make(student: str, answer: str = "It weighs the values.", **kw) -> SubmissionResult:
-    checks = [CheckResult("attn", "shape", 1.0, 1.0, True), written(answer, **kw)]
+    checks = [CheckResult("attn", "shape", 1.0, 1.0, "passed"), written(answer, **kw)]
     return SubmissionResult(student=student, assignment="hw", checks=checks, question_titles=dict(TITLES))
 
 
@@ -95,7 +95,7 @@ def test_missing_file_is_an_empty_sheet(tmp_path):
 
 
 def test_no_written_answers_writes_no_file(tmp_path):
-    result = SubmissionResult("alice", "hw", [CheckResult("attn", "shape", 1, 1, True)])
+    result = SubmissionResult("alice", "hw", [CheckResult("attn", "shape", 1, 1, "passed")])
     assert write_review_csv(tmp_path / "ta_review.csv", [result], read_review_csv(tmp_path / "ta_review.csv"))
     assert not (tmp_path / "ta_review.csv").exists()
 
@@ -151,7 +151,7 @@ def test_full_points_pass_the_check(tmp_path):
     _, reviewed, outcome = reapply(path, results)
     check = essay_check(reviewed[0])
     assert (check.points, check.passed, check.status) == (2.0, True, "passed")
-    assert check.review["reviewed"] is True and check.review["comment"] == "clear"
+    assert check.review.reviewed is True and check.review.comment == "clear"
     assert check.message == "TA: clear"
     assert (outcome.applied, outcome.pending, outcome.warnings) == (1, 0, [])
     assert reviewed[0].score == 3
@@ -244,7 +244,7 @@ def test_changed_answer_goes_back_to_pending_and_keeps_the_old_row(tmp_path):
     sheet, reviewed, outcome = reapply(path, resubmitted)
     check = essay_check(reviewed[0])
     assert (check.status, check.points) == ("needs_review", 0)
-    assert "the answer changed after a TA gave it 1 / 2" in check.review["note"]
+    assert "the answer changed after a TA gave it 1 / 2" in check.review.note
     assert (outcome.applied, outcome.pending, outcome.changed) == (0, 1, 1)
     write_review_csv(path, reviewed, sheet)
     rows = {r["answer_sha"]: r for r in rows_of(path)}
@@ -267,7 +267,7 @@ def test_rows_of_students_not_in_this_run_are_kept(tmp_path):
 def test_unfilled_rows_for_answers_gone_are_dropped_filled_ones_kept(tmp_path):
     path = first_pass(tmp_path, [make("alice"), make("bob")])
     fill(path, "bob", "2")
-    machine_now = [SubmissionResult(s, "hw", [CheckResult(ESSAY, CHECK, 2, 2, True)]) for s in ("alice", "bob")]
+    machine_now = [SubmissionResult(s, "hw", [CheckResult(ESSAY, CHECK, 2, 2, "passed")]) for s in ("alice", "bob")]
     sheet, reviewed, _ = reapply(path, machine_now)
     write_review_csv(path, reviewed, sheet)
     rows = rows_of(path)
@@ -314,7 +314,7 @@ def test_csv_cells_from_students_cannot_be_formulas(tmp_path):
     fill(path, "'" + evil_id, "1", "-1: no mention of the scaling")  # the TA's own comment starts with "-"
     _, reviewed, outcome = reapply(path, results)
     check = essay_check(reviewed[0])
-    assert outcome.applied == 1 and check.review["comment"] == "-1: no mention of the scaling"
+    assert outcome.applied == 1 and check.review.comment == "-1: no mention of the scaling"
     assert "'-1: no mention" in review_csv(read_review_csv(path).rows)
 
 

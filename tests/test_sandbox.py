@@ -304,7 +304,8 @@ def kernel(tmp_path_factory):
     scratch.mkdir()
     secret.mkdir()
     (secret / "answers.txt").write_text("the hidden labels")
-    session = KernelSession(scratch, Sandbox(scratch=scratch, hidden=[secret], mode="on"), cell_timeout=30)
+    sandbox = Sandbox(scratch=scratch, hidden=[secret], mode="on")
+    session = KernelSession(scratch, sandbox, cell_timeout=30)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(SECRET_ENV, "hunter2")  # in the grader's environment when the kernel starts
         session.__enter__()
@@ -312,6 +313,7 @@ def kernel(tmp_path_factory):
         yield SimpleNamespace(session=session, scratch=scratch.resolve(), secret=secret.resolve())
     finally:
         session.__exit__(None, None, None)
+        sandbox.cleanup()
 
 
 @pytest.fixture
@@ -471,7 +473,7 @@ def test_output_kept_from_a_5_mb_print_stays_under_the_cap(session):
 def own_kernel(tmp_path: Path, mode: str, cell_timeout: float):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with KernelSession(scratch, Sandbox(scratch=scratch, mode=mode), cell_timeout=cell_timeout) as session:
+    with Sandbox(scratch=scratch, mode=mode) as box, KernelSession(scratch, box, cell_timeout=cell_timeout) as session:
         yield session
 
 
@@ -526,8 +528,7 @@ def test_a_readable_folder_under_a_private_one_is_readable_by_the_unprivileged_k
     os.chmod(private, 0o700)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    sandbox = Sandbox(scratch=scratch, mode="on", readable=[model])
-    with KernelSession(scratch, sandbox) as session:
+    with Sandbox(scratch=scratch, mode="on", readable=[model]) as sandbox, KernelSession(scratch, sandbox) as session:
         out, err = run(session, f"import os; print(open({str(model / 'config.json')!r}).read(), "
                                 f"os.path.exists({str(private / 'hub' / 'token')!r}))")
     assert err is None and out.split() == ['{"hidden_size":', '384}', "False"]

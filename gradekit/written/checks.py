@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gradekit.plugin import NeedsReview
+from gradekit.results import Reading, Review
 from gradekit.written.answers import Answer
 from gradekit.written.client import MathChecker
 
@@ -19,9 +20,8 @@ def require_text(answer: Answer) -> None:
         pytest.fail(answer.problem)
 
 
-def review(answer: Answer, kind: str, rubric: str, reason: str) -> dict[str, Any]:
-    return {"kind": kind, "answer": answer.text, "rubric": rubric, "reason": reason, "answer_sha": answer.sha,
-            "reviewed": False, "comment": ""}
+def review(answer: Answer, kind: str, rubric: str, reason: str) -> Review:
+    return Review(kind=kind, answer=answer.text, rubric=rubric, reason=reason, answer_sha=answer.sha)
 
 
 def grade_math(checker: MathChecker, answer: Answer, spec: dict[str, Any], record_property: RecordProperty,
@@ -29,7 +29,7 @@ def grade_math(checker: MathChecker, answer: Answer, spec: dict[str, Any], recor
     """Pass when the answer equals the expected one; a misread or undecidable answer goes to a TA."""
     require_text(answer)
     reply = checker.check(kind, spec, answer.text)
-    record_property("reading", {"answer": answer.text, "parsed": reply["parsed"], "example": reply["example"]})
+    record_property("reading", Reading(answer.text, reply["parsed"] or "", reply["example"] or ""))
     if reply["verdict"] == "correct":
         if reply["message"]:
             record_property("info", reply["message"])

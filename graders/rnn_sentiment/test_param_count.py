@@ -6,7 +6,6 @@ import pytest
 
 from gradekit import checks
 from gradekit.proxy import NotImplementedByStudent
-from gradekit.results import NOT_IMPLEMENTED
 
 Q = "param_count"
 
@@ -38,7 +37,7 @@ def test_notebook_model_within_budget(submission, assignment):
         why = submission.cell_error_for("model")
         if why:
             pytest.fail(f"`model` is still None: {why}")
-        raise NotImplementedByStudent(f"`model`{NOT_IMPLEMENTED} (it is still None: create it in the Q8 cell)")
+        raise NotImplementedByStudent("`model`", "it is still None: create it in the Q8 cell")
     type_name = getattr(model, "type_name", type(model).__name__)
     assert type_name == "RNNClassifier", f"`model` should be an RNNClassifier; it is a {type_name}"
     reading = checks.read_module(model)
