@@ -154,7 +154,7 @@ def test_a_fork_loop_that_swallows_interrupts_is_stopped_and_the_next_cell_runs(
             "            os._exit(0)\n        time.sleep(0.1)\n    except KeyboardInterrupt:\n        pass")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with KernelSession(scratch, Sandbox(scratch=scratch, mode="on"), cell_timeout=5) as session:
+    with Sandbox(scratch=scratch, mode="on") as box, KernelSession(scratch, box, cell_timeout=5) as session:
         report = session.run_notebook([(1, loop), (2, "after = 6 * 7")])
         assert report.aborted is None and report.fatal_cell is None, report.aborted
         assert [(e.cell, e.ename) for e in report.errors] == [(1, "Timeout")]
