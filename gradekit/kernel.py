@@ -566,17 +566,20 @@ class KernelSession:
         An interrupt does not stop a fork loop: Python runs its after-fork hooks (logging's locks) between
         forks, and a KeyboardInterrupt raised in one of them is swallowed there. What stops it is the process
         limit: while the kernel recovers it may start no process at all (`cgroups.no_forks`), so its next fork
-        fails with an error in the student's own loop. Its copies are stopped first (they share the kernel's
-        sockets and must not take the next request) and killed at the end. Each round sends one more SIGINT,
-        straight to the kernel's pid, for a plain loop that missed the interrupt; the grace is generous because
-        on a loaded machine a kernel can take seconds to come back."""
+        fails with an error in the student's own loop. Its copies share the kernel's sockets and must not take
+        the next request: they are killed each round (only stopped where forks cannot be blocked). Each round
+        sends one more SIGINT, straight to the kernel's pid, for a plain loop that missed the interrupt; the
+        grace is generous because on a loaded machine a kernel can take seconds to come back."""
         deadline = time.monotonic() + INTERRUPT_GRACE
         with contextlib.ExitStack() as stack:
-            if self._kernel is not None:
-                stack.enter_context(cgroups.no_forks(self._kernel, self.sandbox.cgroup))
+            blocked = self._kernel is not None and stack.enter_context(
+                cgroups.no_forks(self._kernel, self.sandbox.cgroup))
             stack.callback(self.kill_strays)
             while True:
-                self.stop_strays()
+                # With forks blocked the copies can die at once: hundreds of them can hold the kernel's memory
+                # cgroup near its limit, where the kernel itself stalls. Without the block they must keep
+                # their slots, so they are only stopped.
+                self.kill_strays() if blocked else self.stop_strays()
                 if self.responsive(grace=2.0):
                     return True
                 if time.monotonic() > deadline:

@@ -96,14 +96,19 @@ EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
     "snoop_hidden_data": (FULL, [("cell 12", "ModuleNotFoundError: No module named 'gradekit'")]),
     "snoop_other_submission": (FULL, [("cell 12", "FileNotFoundError")]),
     "snoop_report_folder": (FULL, [("cell 12", "FileNotFoundError")]),
-    "escape_network": (FULL, [("cell 12", "Error")]),
+    # its last connect is to the host's test server: inside, the sandbox's own loopback has nothing listening
+    "escape_network": (FULL, [("cell 12", "ConnectionRefusedError: [Errno 111] Connection refused")]),
     "escape_write_outside": (FULL, []),
     "escape_kill_the_host": (REACHED_Q2, [("notes", "the kernel died while running cell 12")]),
     # faking: the cheated question scores what the wrong answer deserves, whatever the patch
-    "fake_torch_equal": ({**FULL, "train_evaluate": 4, "accuracy_threshold": 0},
+    # a train that never steps loses train's by-effect replay and its "weights change" check (2 of train's 2.5,
+    # as since issue 11); the patched torch.equal buys nothing back
+    "fake_torch_equal": ({**FULL, "train_evaluate": 3, "accuracy_threshold": 0},
                          [("train_evaluate", "train: no weight changed")]),
     "fake_torch_allclose": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
-    "fake_tensor_eq": ({**NO_SIGMOID, "binary_accuracy": 1}, [("binary_accuracy", "gave 1.0000 on 10 logits")]),
+    # exactly the honest wrong answer's score: since issue 11 no drawn case has a true accuracy of 1.0, so an
+    # `==` that always says True matches none of them
+    "fake_tensor_eq": (NO_SIGMOID, [("binary_accuracy", "gave 1.0000 on 10 logits")]),
     "fake_builtins": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
     "fake_agent_helpers": (ZERO, [("binary_accuracy", "should be a single number, but it is a bool")]),
     "fake_input_transformer": (NO_SIGMOID, [("binary_accuracy", "apply a sigmoid before rounding")]),
@@ -173,7 +178,8 @@ EXPECTED.update({
     "fake_quiet_module_storage": ({**FULL, "rnn_classifier": 4, "param_count": 0},
                                   [("param_count", "has 3,868,049 trainable parameters, expected 2,867,049"),
                                    ("rnn_classifier", "these parameters receive no gradient: ['extra.weight'")]),
-    "fake_state_dict_moves": ({**FULL, "lstm": 4.5, "param_count": 0, "train_evaluate": 4, "accuracy_threshold": 0},
+    # the train without a step costs what it costs in fake_torch_equal (2)
+    "fake_state_dict_moves": ({**FULL, "lstm": 4.5, "param_count": 0, "train_evaluate": 3, "accuracy_threshold": 0},
                               [("train_evaluate", "train: no weight changed"),
                                ("param_count", "does not report what it holds: state_dict() reports other values")]),
     # 10. checks on weights the student chose: outputs judged with weights the host draws and loads
@@ -185,7 +191,8 @@ EXPECTED.update({
     # 11. answers to fixed cases: every case drawn per run; a vocabulary needs its real words
     "fake_answer_tables": ({**FULL, "binary_accuracy": 0, "build_vocab": 0, "tokenize": 0, "train_evaluate": 4},
                            [("build_vocab", "kept 0 word(s)"), ("tokenize", "gave [], expected")]),
-    "fake_evaluate_table": ({**FULL, "train_evaluate": 2},
+    # an evaluate that returns constants earns none of evaluate's 2.5 (variant wrong_evaluate_returns_constants)
+    "fake_evaluate_table": ({**FULL, "train_evaluate": 2.5},
                             [("train_evaluate", "evaluate never called the model, so it measured nothing")]),
     # 12. held-out labels rebuilt at home: the held-out reviews are fresh each run
     "fake_held_out_table": ({**FULL, "rnn_classifier": 2, "param_count": 1, "accuracy_threshold": 0},
