@@ -172,7 +172,7 @@ TRAINING_BY_EFFECT = [
             edits=((TRAIN_STEP, TRAIN_STEP.replace("F.log_softmax(model(data), dim=1)", "model(data)")),),
             lost={"train_epoch": 1, "accuracy_threshold": 3},
             says=(("train_epoch", "apply F.log_softmax(..., dim=1) first"),)),
-    Variant("tr-wrong_evaluate_returns_constants",
+    Variant("tr-wrong_vit_evaluate_returns_constants",
             "an evaluate that measures nothing earns nothing for changing nothing",
             edits=(("    model.eval()\n    total_loss, correct = 0.0, 0\n",
                     "    return 2.3, 0.1\n    model.eval()\n    total_loss, correct = 0.0, 0\n"),),
