@@ -130,6 +130,13 @@ class _LimitedKernelClient(AsyncKernelClient):
         self._monitor.connect(address)
         return sock
 
+    _monitor: zmq.Socket | None = None  # made by connect_iopub
+
+    def close_monitor(self) -> None:
+        if self._monitor is not None:
+            self._monitor.close(linger=0)
+            self._monitor = None
+
     expression: str | None = None
 
     def execute(self, code: str, silent: bool = False, store_history: bool = True,  # type: ignore[override]
@@ -388,6 +395,7 @@ class KernelSession:
         self.dead = None
 
     def _stop(self) -> None:
+        kc = self._client.kc if self._client else None  # nbclient forgets it on the way out
         try:
             if self._ctx is not None:
                 self._ctx.__exit__(None, None, None)
@@ -402,6 +410,17 @@ class KernelSession:
                 pass
         if self.sandbox.cgroup is not None:
             self.sandbox.cgroup.kill_all()  # whatever the kernel left: its cgroup is reused by the next one
+        # The client and the manager each made a zeromq context of their own (jupyter_client's defaults), with
+        # the iopub monitor in the client's: left to the garbage collector they held about 16 file descriptors
+        # per graded notebook, and a long pytest run reached select()'s limit of 1024.
+        if isinstance(kc, _LimitedKernelClient):
+            kc.close_monitor()
+        if kc is not None and kc.hb_channel.is_alive():
+            kc.hb_channel.stop()  # its thread blocks in recv on the client's context
+        for owner in (kc, km):
+            if owner is not None:
+                with contextlib.suppress(Exception):
+                    owner.context.destroy(linger=0)
 
     def revive(self) -> bool:
         """Replace a kernel that died or hung during a grader's request: a fresh kernel re-runs what

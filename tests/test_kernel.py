@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 from pathlib import Path
 
@@ -139,6 +140,20 @@ def test_a_double_forked_daemon_does_not_outlive_the_notebook(shared):
                                 "    print('alive')\nexcept ProcessLookupError:\n    print('gone')")[0])
     assert out.strip() == "gone"
     assert shared.strays() == []
+
+
+def test_a_closed_session_gives_back_its_file_descriptors(tmp_path):
+    """A batch's worker grades one notebook, but tests and `grade check` grade many in one process: each session
+    used to keep about 16 descriptors (zeromq contexts), and a long run hit select()'s limit of 1024."""
+    def opened() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    counts = []
+    for _ in range(3):
+        with kernel(tmp_path) as session:
+            session.execute("x = 1")
+        counts.append(opened())
+    assert counts[2] <= counts[0], counts
 
 
 @needs_bwrap
