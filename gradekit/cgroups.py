@@ -99,14 +99,7 @@ class MemoryCgroup:
     def remove(self) -> None:
         """Kill what is left and remove the cgroup (it must be empty; dying processes take a moment)."""
         self.kill_all()
-        for _ in range(100):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.02)
+        _rmdir_when_empty(self.path)
 
 
 def _mounts() -> list[tuple[str, str, str]]:
@@ -213,14 +206,19 @@ def no_forks(pid: int, cgroup: MemoryCgroup | None) -> Iterator[bool]:
     finally:
         with contextlib.suppress(OSError):
             (home / "cgroup.procs").write_text(str(pid))
-        for _ in range(100):
-            try:
-                block.rmdir()
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.02)
+        _rmdir_when_empty(block)
+
+
+def _rmdir_when_empty(path: Path) -> None:
+    """Remove a cgroup folder, retrying for up to 2 s: its last processes take a moment to leave it."""
+    for _ in range(100):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def _pids_v1_cgroup(pid: int) -> Path | None:
