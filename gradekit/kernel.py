@@ -683,7 +683,8 @@ class KernelSession:
                     report.fatal_cell = position
                     break
             elif record:
-                report.errors.append(CellError(position, err["ename"], _explain(err["ename"], err["evalue"][:500]),
+                report.errors.append(CellError(position, err["ename"], _explain(err["ename"], err["evalue"][:500],
+                                                                        self.sandbox.limits.processes),
                                                err.get("line", "")))
         report.duration_s = time.monotonic() - start
         return report
@@ -700,12 +701,16 @@ def _invalid_text(source: str) -> str:
     return ""
 
 
-def _explain(ename: str, evalue: str) -> str:
-    """An exception's message, with what to do when the cause is the grading machine (no GPU, memory)."""
+def _explain(ename: str, evalue: str, processes: int) -> str:
+    """An exception's message, with what to do when the cause is the grading machine (no GPU, memory, the
+    process limit)."""
     if "CUDA" in evalue or "NVIDIA" in evalue:
         return f"{evalue} ({CUDA_HINT})"
     if ename == "MemoryError":
         return f"{evalue or 'out of memory'} (the kernel ran out of memory; use smaller tensors or batches)"
+    if ename == "BlockingIOError" and "Resource temporarily unavailable" in evalue:
+        return (f"{evalue} (the kernel may run at most {processes} processes and threads at once; start fewer, "
+                "for example a DataLoader with fewer num_workers, and never start them in a loop without end)")
     return evalue
 
 

@@ -86,7 +86,11 @@ class Limits:
     cpu_seconds: int = 3600
     file_size: int = 1 * GIB
     open_files: int = 1024
-    processes: int = 512  # threads count too; binds only a non-root uid (see the module docstring)
+    # Threads count too, and every process of the kernel's uid (one per kernel, gradekit.uids): a kernel with torch,
+    # transformers and a DataLoader of 2 workers runs 21. A fork bomb stops at the limit before its copies fill the
+    # memory cgroup: peak 1.47 GiB at 64, 2.88 GiB at 128, the full 4 GiB at 512, where the kernel no longer
+    # answered an interrupt (`python benchmarks/bench_fork_bomb.py`).
+    processes: int = 64
     # Sizes of the sandbox's writable tmpfs mounts (memory-backed, so they are capped as well).
     scratch_bytes: int = 1 * GIB
     tmp_bytes: int = 256 * MIB

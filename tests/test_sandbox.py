@@ -137,7 +137,7 @@ def test_a_fork_bomb_in_one_kernel_leaves_the_process_limit_of_another_alone(mak
     proc = subprocess.Popen(bomb.wrap([sys.executable, "-c", holder]), stdout=subprocess.PIPE, text=True)
     try:
         forked = int(proc.stdout.readline())  # the bomb now holds every process its uid may have
-        assert forked > 100
+        assert forked >= bomb.limits.processes - 5  # all but the few its wrappers hold
         thread = "import threading; t = threading.Thread(target=print, args=('thread ran',)); t.start(); t.join()"
         out = subprocess.run(honest.wrap([sys.executable, "-c", thread]), capture_output=True, text=True, timeout=60)
         assert out.stdout.strip() == "thread ran", out.stderr[-500:]
