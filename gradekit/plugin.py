@@ -23,6 +23,7 @@ from gradekit.config import Assignment
 from gradekit.figures import Figure
 from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
 from gradekit.results import CheckResult, Reading, Review, Status
+from gradekit.seeds import Seeds
 
 CONTEXT = pytest.StashKey["GradingContext"]()
 
@@ -44,6 +45,8 @@ class GradingContext:
     mode: str = "batch"  # "check" runs public checks only
     data_path: Path | None = None
     notebook: Any = None  # the submitted notebook (nbformat node) as loaded; None when it could not be read
+    # what the graders draw from (gradekit.seeds); fresh per run where no notebook file gave them
+    seeds: Seeds = field(default_factory=lambda: Seeds(secrets.randbits(31), 2**32 + secrets.randbits(62)))
     results: list[CheckResult] = field(default_factory=list)
 
 
@@ -168,9 +171,10 @@ def notebook(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(scope="session")
-def seed() -> int:
-    """Drawn per grading run, so no submission can be tuned to the inputs it will be checked on."""
-    return secrets.randbits(31)
+def seed(request: pytest.FixtureRequest) -> int:
+    """Secret to the student and derived from their notebook (gradekit.seeds), so no submission can be tuned to
+    the inputs it will be checked on, and grading it again draws the same ones."""
+    return request.config.stash[CONTEXT].seeds.cases
 
 
 def _per_check(seed: int, request: pytest.FixtureRequest) -> int:

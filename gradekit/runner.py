@@ -27,6 +27,7 @@ from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.proxy import Missing, Submission
 from gradekit.results import CheckResult, SubmissionResult
 from gradekit.sandbox import Limits, Sandbox
+from gradekit.seeds import Seeds, for_notebook
 
 
 class GraderError(RuntimeError):
@@ -42,6 +43,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                               question_titles=assignment.question_titles)
     try:
         nb = load_notebook(path)
+        drawn = for_notebook(path.read_bytes())
     except NotebookLoadError as exc:
         result.error = str(exc)
         result.checks = run_graders(assignment, Submission(None, unavailable=f"your notebook could not be "
@@ -87,7 +89,8 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                 submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
                                         explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
                                         default_timeout=assignment.call_timeout)
-                result.checks = run_graders(assignment, submission, mode, data, notebook=nb)
+                result.checks = run_graders(assignment, submission, mode, data, notebook=nb,
+                                            seeds=drawn)
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
@@ -142,11 +145,12 @@ def forget_grader_modules(graders_root: Path) -> None:
 
 
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
-                data: Path | None, notebook: Any = None) -> list[CheckResult]:
+                data: Path | None, notebook: Any = None, seeds: Seeds | None = None) -> list[CheckResult]:
     """Run the assignment's pytest graders in this process against `submission`; collect CheckResults.
-    `notebook` is the loaded notebook, for graders that read written answers from its cells."""
+    `notebook` is the loaded notebook, for graders that read written answers from its cells; `seeds` what
+    the graders draw from (fresh ones when None)."""
     context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data,
-                             notebook=notebook)
+                             notebook=notebook, **({"seeds": seeds} if seeds is not None else {}))
     forget_grader_modules(assignment.root / "graders")
     args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
             "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,

@@ -4,7 +4,6 @@ these, so each assignment's question keeps its own id, points and visibility."""
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,15 +12,16 @@ import torch
 from torch import nn
 
 from gradekit import checks
+from gradekit.plugin import CONTEXT
 from gradekit.proxy import Submission
 
 
 @pytest.fixture(scope="session")
-def held_out_seed() -> int:
-    """The seed of a grading run's held-out set: drawn on the host apart from the plugin's `seed` (whose draws
+def held_out_seed(request: pytest.FixtureRequest) -> int:
+    """The seed of a grading's held-out set: derived on the host apart from the plugin's `seed` (whose draws
     enter the kernel as inputs) and never sent to the kernel, so nothing there can rebuild the set or its
-    labels. Far above the small seeds the bundled data uses. An assignment's conftest imports it."""
-    return 2**32 + secrets.randbits(62)
+    labels (gradekit.seeds). An assignment's conftest imports it."""
+    return request.config.stash[CONTEXT].seeds.held_out
 
 
 def _accuracy_case(n: int, gen: torch.Generator, right_first: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -132,6 +132,22 @@ def test_check_mode_runs_public_checks_only(assignment):
     assert result.score == result.max_score < sum(FULL.values())
 
 
+def test_grading_an_unchanged_notebook_again_draws_the_same_held_out_reviews(assignment, out_dir, monkeypatch):
+    """The batch above and a second grading of the same file measure the same held-out accuracy (the draws come
+    from the course secret and the notebook, gradekit.seeds); another course secret draws other reviews."""
+    path = assignment.root / "examples" / "submissions" / "rnn_sentiment" / "binary_accuracy_no_sigmoid.ipynb"
+    first = SubmissionResult.read_json(out_dir / "results" / "binary_accuracy_no_sigmoid.json")
+
+    def measured(result: SubmissionResult) -> str:
+        return next(c.message for c in result.checks if c.question == "accuracy_threshold")
+
+    again = grade_notebook(path, assignment)
+    assert again.question_scores() == first.question_scores()
+    assert measured(again) == measured(first) and "held-out accuracy" in measured(first)
+    monkeypatch.setenv("GRADEKIT_SECRET", "another course")
+    assert measured(grade_notebook(path, assignment)) != measured(first)
+
+
 def test_real_data_option_trains_and_calibrates_on_that_data(assignment, tmp_path, monkeypatch):
     """--data with an IMDB-style CSV: the notebook reads it, and the threshold comes from the reference on it."""
     from gradekit.datasets.sentiment import generate_corpus, write_csv
