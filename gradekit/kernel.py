@@ -10,51 +10,31 @@ the cells before it so the graders can still check those; a grader's call that k
 kernel too (`revive`). Processes a cell leaves behind (a fork bomb, a stray worker, a double-forked daemon) are
 killed before the next step.
 
-Nothing the kernel sends may stop the grading: a message that cannot be read (junk frames, a forged message
-nested too deep to decode, fields of the wrong type) is dropped and counted; every message counts against the
-cell's output budget by its full size, metadata included; the grader's reply type is accepted only in answer to
-a grader's request; and the kernel's own stdout and stderr (file descriptors 1 and 2, which bypass Jupyter's
-messages) go to a pipe of which the host keeps only a short tail.
+Nothing the kernel sends may stop the grading: what the host accepts from it, message by message, is
+`gradekit.channels`; this module turns what those adapters count (unreadable, oversize, cut) into notes.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import re
 import signal
 import subprocess
-import sys
-import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
 import nbformat
-import zmq
-import zmq.asyncio
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionComplete, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from traitlets import Type, default
 
 from gradekit import cgroups, procs
-from gradekit.codec import MAX_BLOB_BYTES, REPLY_MIME
+from gradekit.channels import MAX_MESSAGE_BYTES, CappedClient, LimitedKernelClient, SandboxedKernelManager, Tail
 from gradekit.sandbox import GIB, Sandbox
 
 TIMEOUT_ENAME = "CellTimeout"
-# The largest message the host accepts from a kernel: a grading reply (its blob base64-encoded) fits.
-MAX_MESSAGE_BYTES = 2 * MAX_BLOB_BYTES + (16 << 20)
-# What a grader's request may bring back in all: its reply (a base64 blob and its JSON) and a little else.
-REQUEST_OUTPUT_BYTES = MAX_MESSAGE_BYTES
-STDIO_TAIL_BYTES = 64 << 10  # what the host keeps of the kernel's own stdout and stderr
 SETUP_TIMEOUT = 120  # seconds the assignment's own set-up cell may take, whatever the students' cell limit
 INTERRUPT_GRACE = 30  # seconds an interrupted kernel gets to answer again (see KernelSession.recover)
 CUDA_HINT = ("the grading machine has no GPU: pick the device with "
@@ -63,242 +43,6 @@ CUDA_HINT = ("the grading machine has no GPU: pick the device with "
 
 class KernelDied(RuntimeError):
     """The kernel process is gone (crashed, killed for memory) or stopped answering."""
-
-
-class _TolerantChannel(AsyncZMQSocketChannel):
-    """A channel that drops a message it cannot read instead of failing the whole grading.
-
-    Inside the kernel the student holds the session's signing key, so a message can be validly signed and
-    still be junk: frames that are not JSON, JSON nested too deep to decode (RecursionError), a header that is
-    not a dict. Each such message costs itself only; `dropped` counts them."""
-
-    dropped = 0
-
-    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
-        assert self.socket is not None
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            wait = None if deadline is None else int(max(0.0, deadline - time.monotonic()) * 1000)
-            if not await self.socket.poll(wait):
-                raise Empty
-            frames = await self.socket.recv_multipart()
-            try:
-                _, message = self.session.feed_identities(frames)
-                msg = self.session.deserialize(message)
-                if _well_formed(msg):
-                    return msg
-            except Exception:  # noqa: BLE001 - whatever a forged message breaks, it is only that message
-                pass
-            self.dropped += 1
-
-
-def _well_formed(msg: Any) -> bool:
-    """The fields nbclient reads have the types it expects."""
-    return (isinstance(msg, dict) and isinstance(msg.get("msg_type"), str)
-            and all(isinstance(msg.get(k), dict) for k in ("header", "parent_header", "content", "metadata")))
-
-
-class _LimitedKernelClient(AsyncKernelClient):
-    """A kernel client whose sockets refuse messages over MAX_MESSAGE_BYTES (zeromq drops them before
-    allocating), and which counts iopub disconnections: that is how zeromq reports a dropped oversize message."""
-
-    shell_channel_class = Type(_TolerantChannel)
-    iopub_channel_class = Type(_TolerantChannel)
-    stdin_channel_class = Type(_TolerantChannel)
-    control_channel_class = Type(_TolerantChannel)
-
-    def unreadable_messages(self) -> int:
-        """How many messages were dropped as unreadable since the last call."""
-        count = 0
-        for channel in (self._shell_channel, self._iopub_channel, self._stdin_channel, self._control_channel):
-            if isinstance(channel, _TolerantChannel):
-                count += channel.dropped
-                channel.dropped = 0
-        return count
-
-    @default("context")
-    def _context_default(self) -> zmq.asyncio.Context:
-        context = super()._context_default()
-        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        return context
-
-    def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
-        sock = super().connect_iopub(identity)
-        address = f"inproc://gk-iopub-monitor-{uuid.uuid4().hex}"
-        sock.monitor(address, zmq.EVENT_DISCONNECTED)
-        self._monitor = zmq.Context.shadow(self.context.underlying).socket(zmq.PAIR)
-        self._monitor.connect(address)
-        return sock
-
-    _monitor: zmq.Socket | None = None  # made by connect_iopub
-
-    def close_monitor(self) -> None:
-        if self._monitor is not None:
-            self._monitor.close(linger=0)
-            self._monitor = None
-
-    expression: str | None = None
-
-    def execute(self, code: str, silent: bool = False, store_history: bool = True,  # type: ignore[override]
-                user_expressions: dict | None = None, allow_stdin: bool | None = None,
-                stop_on_error: bool = True, **kwargs: Any) -> Any:
-        """nbclient's execute, except that a pending `expression` is sent as a user expression of an empty
-        cell: IPython evaluates those with plain `eval`, past the input transformers a notebook may have
-        registered to rewrite (or blank) every later cell."""
-        if self.expression is not None:
-            code, user_expressions, store_history = "", {"gk": self.expression}, False
-            self.expression = None
-        return super().execute(code, silent, store_history, user_expressions, allow_stdin, stop_on_error,
-                               **kwargs)
-
-    def dropped_messages(self) -> int:
-        """How many times the kernel was cut off for an oversize message since the last call. zeromq does not
-        reconnect after that, so the iopub channel is opened afresh."""
-        count = 0
-        monitor = getattr(self, "_monitor", None)
-        while monitor is not None:
-            try:
-                monitor.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            count += 1
-        if count and self._iopub_channel is not None:
-            old, self._iopub_channel = self._iopub_channel, None
-            old.close()
-            monitor.close(linger=0)
-            self.iopub_channel.start()
-        return count
-
-
-class _SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose command line is wrapped by the sandbox (bubblewrap and/or resource limits)."""
-
-    sandbox: Sandbox | None = None
-    client_factory = Type(_LimitedKernelClient, klass=AsyncKernelClient)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        cmd[0] = sys.executable if cmd[0].endswith(("python", "python3")) else cmd[0]
-        return self.sandbox.wrap(cmd) if self.sandbox else cmd
-
-
-class _CappedClient(NotebookClient):
-    """NotebookClient that keeps at most a byte budget of what a cell sends back (a cell printing a gigabyte
-    is cut, noted, and grading goes on). Every message counts by its full size, metadata and buffers included;
-    widget state is not kept at all; the grader's reply type is kept only while a grader's request runs."""
-
-    max_output_bytes: int = 2 * 1024 * 1024
-    store_widget_state = False
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.output_bytes: dict[int, int] = {}
-        self.truncated: set[int] = set()
-        self.timed_out = False
-        self.accept_replies = False  # True while one of the host's requests runs
-        self.unreadable = 0
-
-    on_timeout: Any = None
-
-    async def _async_handle_timeout(self, timeout, cell=None):  # type: ignore[override]
-        """Before the interrupt: processes the cell started (a fork bomb's copies) would get it too, and
-        copies of the kernel answering on its inherited sockets garble the session."""
-        self.timed_out = True
-        if self.on_timeout is not None:
-            self.on_timeout()
-        return await super()._async_handle_timeout(timeout, cell)
-
-    def process_message(self, msg, cell, cell_index):  # type: ignore[override]
-        msg_type = msg["msg_type"]
-        content = msg["content"]
-        if msg_type == "status" or msg_type.startswith("comm"):
-            # Completion is all a status is for; comms (widgets) are never graded, and their state is not kept.
-            if msg_type == "status" and content.get("execution_state") == "idle":
-                raise CellExecutionComplete()
-            return None
-        data = content.get("data")
-        reply = isinstance(data, dict) and REPLY_MIME in data
-        if reply and not self.accept_replies:
-            return None  # a notebook's cell publishing the grader's reply type: never accepted as output
-        budget = REQUEST_OUTPUT_BYTES if self.accept_replies else self.max_output_bytes
-        used = self.output_bytes.get(cell_index, 0) + _message_size(msg)
-        self.output_bytes[cell_index] = used
-        if msg_type == "error":
-            msg = {**msg, "content": _trimmed_error(content)}  # always kept (it says why the cell failed), cut
-        elif used > budget:
-            if msg_type in ("stream", "display_data", "execute_result", "update_display_data", "clear_output"):
-                self.truncated.add(cell_index)
-            return None
-        try:
-            return super().process_message(msg, cell, cell_index)
-        except CellExecutionComplete:
-            raise
-        except Exception:  # noqa: BLE001 - a well-signed message nbclient cannot digest costs only itself
-            self.unreadable += 1
-            return None
-
-
-def _message_size(msg: dict) -> int:
-    """Bytes of every string, number and buffer in a message's content and metadata (walked without
-    recursion, so no nesting depth can break it)."""
-    total = sum(len(b) for b in msg.get("buffers") or [] if isinstance(b, (bytes, bytearray, memoryview)))
-    todo: list[Any] = [msg.get("content"), msg.get("metadata")]
-    while todo:
-        value = todo.pop()
-        if isinstance(value, str):
-            total += len(value)
-        elif isinstance(value, dict):
-            total += len(value)
-            for key, item in value.items():
-                total += len(key) if isinstance(key, str) else 8
-                todo.append(item)
-        elif isinstance(value, (list, tuple)):
-            total += len(value)
-            todo.extend(value)
-        else:
-            total += 8
-    return total
-
-
-def _trimmed_error(content: dict) -> dict:
-    """An error output cut to what a report can use: its name, the start of its message, the last frames."""
-    def text(value: Any, limit: int) -> str:
-        return value[:limit] if isinstance(value, str) else str(type(value).__name__)
-    frames = content.get("traceback")
-    frames = [text(f, 4000) for f in frames[-20:]] if isinstance(frames, list) else []
-    return {"ename": text(content.get("ename", "Error"), 200), "evalue": text(content.get("evalue", ""), 4000),
-            "traceback": frames}
-
-
-class _Tail:
-    """Drains a pipe on a thread of its own and keeps only the last `limit` bytes: where the kernel's own
-    stdout and stderr go, so that what a cell writes to file descriptor 1 never piles up in the host."""
-
-    def __init__(self, fd: int, limit: int = STDIO_TAIL_BYTES):
-        self._fd = fd
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._size = 0
-        self._limit = limit
-        self.total = 0
-        self._thread = threading.Thread(target=self._drain, daemon=True, name="gk-kernel-stdio")
-        self._thread.start()
-
-    def _drain(self) -> None:
-        try:
-            while chunk := os.read(self._fd, 1 << 16):
-                self.total += len(chunk)
-                self._chunks.append(chunk)
-                self._size += len(chunk)
-                while self._size - len(self._chunks[0]) >= self._limit:
-                    self._size -= len(self._chunks.popleft())
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-
-    def text(self) -> str:
-        return b"".join(self._chunks)[-self._limit:].decode(errors="replace")
 
 
 @dataclass
@@ -310,6 +54,16 @@ class CellError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"cell": self.cell, "ename": self.ename, "evalue": self.evalue, "line": self.line}
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """What came of running one cell."""
+    outputs: list[dict]
+    error: dict | None  # ename, evalue, line (a timeout is TIMEOUT_ENAME)
+    truncated: bool  # its output went past the budget and the rest was not kept
+    dropped: int  # messages zeromq refused as oversize
+    unreadable: int  # messages dropped as unreadable
 
 
 @dataclass
@@ -335,9 +89,9 @@ class KernelSession:
         self.max_output_bytes = max_output_bytes
         self.dead: str | None = None
         self.generation = 0  # how many kernels this session has started; a handle names the one it lives in
-        self._client: _CappedClient | None = None
+        self._client: CappedClient | None = None
         self._ctx: Any = None
-        self._stdio: _Tail | None = None
+        self._stdio: Tail | None = None
         self._kernel: int | None = None
         self._ran: list[tuple[int, str]] = []  # what run_notebook ran, for a replacement kernel to run again
 
@@ -360,11 +114,11 @@ class KernelSession:
         self._stop()  # the sandbox is the caller's (`with Sandbox(...) as sandbox`): a revived kernel reuses it
 
     def _start(self) -> None:
-        km = _SandboxedKernelManager(kernel_name="python3")
+        km = SandboxedKernelManager(kernel_name="python3")
         km.sandbox = self.sandbox
         self.sandbox.configure_kernel_manager(km)
         nb = nbformat.v4.new_notebook()
-        self._client = _CappedClient(
+        self._client = CappedClient(
             nb, km=km, timeout=int(self.cell_timeout), allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
             startup_timeout=int(self.startup_timeout), record_timing=False, iopub_timeout=4,
@@ -378,7 +132,7 @@ class KernelSession:
             options = self.sandbox.launch_options()
             self._ctx = self._client.setup_kernel(cwd=str(self.workdir), env=env, stdin=subprocess.DEVNULL,
                                                   stdout=write, stderr=write, **options)
-            self._stdio = _Tail(read)
+            self._stdio = Tail(read)
             self._ctx.__enter__()
         except BaseException:
             if self._stdio is None:
@@ -413,7 +167,7 @@ class KernelSession:
         # The client and the manager each made a zeromq context of their own (jupyter_client's defaults), with
         # the iopub monitor in the client's: left to the garbage collector they held about 16 file descriptors
         # per graded notebook, and a long pytest run reached select()'s limit of 1024.
-        if isinstance(kc, _LimitedKernelClient):
+        if isinstance(kc, LimitedKernelClient):
             kc.close_monitor()
         if kc is not None and kc.hb_channel.is_alive():
             kc.hb_channel.stop()  # its thread blocks in recv on the client's context
@@ -509,13 +263,13 @@ class KernelSession:
 
     def _dropped(self) -> int:
         kc = self._client.kc if self._client else None
-        return kc.dropped_messages() if isinstance(kc, _LimitedKernelClient) else 0
+        return kc.dropped_messages() if isinstance(kc, LimitedKernelClient) else 0
 
     def _unreadable(self) -> int:
         """Messages dropped since the last call because they could not be read."""
         assert self._client is not None
         kc = self._client.kc
-        count = self._client.unreadable + (kc.unreadable_messages() if isinstance(kc, _LimitedKernelClient) else 0)
+        count = self._client.unreadable + (kc.unreadable_messages() if isinstance(kc, LimitedKernelClient) else 0)
         self._client.unreadable = 0
         return count
 
@@ -540,28 +294,37 @@ class KernelSession:
         """
         if self.dead:
             raise KernelDied(self.dead)
+        ran = self._execute_cell(source, timeout or self.cell_timeout, "while the graders were calling your code",
+                                 store_history=False, expression=expression)
+        error = ran.error
+        if error is None and ran.dropped:
+            error = {"ename": "OversizeMessage", "line": "",
+                     "evalue": f"the kernel sent a message over the {MAX_MESSAGE_BYTES >> 20} MiB limit"}
+        return ran.outputs, error
+
+    def _execute_cell(self, source: str, timeout: float, during: str, *, store_history: bool,
+                      expression: bool = False) -> _Ran:
+        """Run one cell and say what came of it: the one sequence both the notebook's cells and the host's
+        requests go through. Raises KernelDied (after recording why, `during` what) when the kernel is gone."""
         assert self._client is not None
         cell, index = self._new_cell(source)
         if expression:
-            assert isinstance(self._client.kc, _LimitedKernelClient)
+            assert isinstance(self._client.kc, LimitedKernelClient)
             self._client.kc.expression = source
-        self._client.timeout = int(timeout or self.cell_timeout)
+        self._client.timeout = int(max(1, timeout))
         self._client.timed_out = False
         self._client.accept_replies = expression
         self._dropped()
         self._unreadable()
         try:
-            self._client.execute_cell(cell, index, store_history=False)
+            self._client.execute_cell(cell, index, store_history=store_history)
         except DeadKernelError:
-            self.dead = self._death("while the graders were calling your code")
+            self.dead = self._death(during)
             raise KernelDied(self.dead) from None
         finally:
             self._client.accept_replies = False
-        error = _error_of(cell.outputs, self._client.timed_out)
-        if error is None and self._dropped():
-            error = {"ename": "OversizeMessage", "line": "",
-                     "evalue": f"the kernel sent a message over the {MAX_MESSAGE_BYTES >> 20} MiB limit"}
-        return cell.outputs, error
+        return _Ran(cell.outputs, _error_of(cell.outputs, self._client.timed_out),
+                    truncated=index in self._client.truncated, dropped=self._dropped(), unreadable=self._unreadable())
 
     def _new_cell(self, source: str) -> tuple[Any, int]:
         """nbclient stores each executed cell back into its notebook by index, so every cell we run gets
@@ -648,28 +411,21 @@ class KernelSession:
                 continue
             # The grading set-up (position 0) is the course's code, not the student's: their cell limit is not its.
             limit = min(max(self.cell_timeout, SETUP_TIMEOUT) if position == 0 else self.cell_timeout, remaining)
-            cell, index = self._new_cell(source)
-            self._client.timeout = int(max(1, limit))
-            self._client.timed_out = False
-            self._dropped()
-            self._unreadable()
             try:
-                self._client.execute_cell(cell, index, store_history=True)
-            except DeadKernelError:
-                self.dead = self._death(f"while running cell {position}")
+                ran = self._execute_cell(source, limit, f"while running cell {position}", store_history=True)
+            except KernelDied:
                 report.aborted = self.dead
                 report.fatal_cell = position
                 break
             report.cells_run += 1
-            if (index in self._client.truncated or self._dropped()) and record:
+            if (ran.truncated or ran.dropped) and record:
                 report.notes.append(f"cell {position} printed more than {self.max_output_bytes >> 20} MiB; "
                                     "the rest of its output was dropped")
-            unreadable = self._unreadable()
-            if unreadable and record:
-                report.notes.append(f"cell {position} sent {unreadable} message{'s' if unreadable > 1 else ''} "
+            if ran.unreadable and record:
+                report.notes.append(f"cell {position} sent {ran.unreadable} message{'s' if ran.unreadable > 1 else ''} "
                                     "the grader could not read (not valid Jupyter messages); "
-                                    f"{'they were' if unreadable > 1 else 'it was'} dropped")
-            err = _error_of(cell.outputs, self._client.timed_out)
+                                    f"{'they were' if ran.unreadable > 1 else 'it was'} dropped")
+            err = ran.error
             if err is None:
                 continue
             if err["ename"] == TIMEOUT_ENAME:

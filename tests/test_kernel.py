@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from gradekit import procs
+from gradekit.channels import message_size, trimmed_error
 from gradekit.codec import REPLY_MIME
-from gradekit.kernel import KernelSession, _message_size, _trimmed_error
+from gradekit.kernel import KernelSession
 from gradekit.proxy import KernelCrashed, Submission, Unavailable
 from gradekit.sandbox import GIB, Limits, Sandbox, bwrap_available
 
@@ -51,18 +52,18 @@ def stdout(outputs: list[dict]) -> str:
 def test_message_size_counts_metadata_and_buffers():
     small = {"content": {"data": {"text/plain": "x"}}, "metadata": {}, "buffers": []}
     fat = {"content": {"data": {"text/plain": "x"}}, "metadata": {"junk": "y" * 10_000}, "buffers": [b"z" * 5000]}
-    assert _message_size(fat) - _message_size(small) >= 15_000
+    assert message_size(fat) - message_size(small) >= 15_000
 
 
 def test_message_size_survives_any_nesting():
     deep: list = []
     for _ in range(200_000):
         deep = [deep]
-    assert _message_size({"content": {"data": deep}, "metadata": {}}) > 200_000
+    assert message_size({"content": {"data": deep}, "metadata": {}}) > 200_000
 
 
 def test_an_error_output_is_cut_to_a_bounded_size():
-    error = _trimmed_error({"ename": "E" * 10_000, "evalue": "v" * 10**6, "traceback": ["t" * 10**5] * 1000})
+    error = trimmed_error({"ename": "E" * 10_000, "evalue": "v" * 10**6, "traceback": ["t" * 10**5] * 1000})
     assert len(json.dumps(error)) < 200_000
     assert error["evalue"].startswith("vvv")
 
@@ -104,7 +105,7 @@ def test_metadata_counts_against_the_output_cap(shared):
     report = shared.run_notebook([(5, cell)])
     assert any("cell 5 printed more than 2 MiB" in n for n in report.notes), report.notes
     kept = shared._client.nb.cells[-1].outputs
-    assert sum(_message_size({"content": dict(o), "metadata": {}}) for o in kept) <= 3 << 20
+    assert sum(message_size({"content": dict(o), "metadata": {}}) for o in kept) <= 3 << 20
 
 
 def test_a_cell_with_a_lone_surrogate_costs_that_cell_only(shared):
