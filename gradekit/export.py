@@ -1,4 +1,5 @@
-"""Exports of grading results: the gradebook CSV, Gradescope's results.json and gradekit's own results JSON.
+"""Exports of grading results: the gradebook CSV, Gradescope's results.json
+(gradekit's own results JSON is SubmissionResult.write_json).
 
 All writers go through ``write_atomic`` so a killed batch never leaves a half-written file behind.
 The formats are documented in docs/results-schema.md.
@@ -9,42 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gradekit.formatting import SELF_CHECK_NOTE, cell_error_text, csv_safe, format_number
 from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
-
-# A cell starting with one of these is evaluated as a formula by Excel / LibreOffice / Google Sheets
-# (OWASP "CSV injection"); tab and carriage return are on OWASP's list too.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-SELF_CHECK_NOTE = "Self-check: public checks only. Hidden checks run when your course staff grades."
 
 # How many cell errors the Gradescope summary lists before "... and N more".
 _MAX_SUMMARY_CELL_ERRORS = 5
-
-
-def format_number(value: float, digits: int = 4) -> str:
-    """A score without trailing noise: 2.0 -> "2", 1.5 -> "1.5", 1/3 -> "0.3333" (``digits`` decimals max)."""
-    x = float(value)
-    if not math.isfinite(x):
-        return str(x)
-    x = round(x, digits)
-    if x == 0:
-        return "0"  # also turns -0.0 into "0"
-    if x.is_integer():
-        return str(int(x))
-    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
-
-
-def csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formula injection: a leading = + - @ (or tab / CR) gets an apostrophe. A carriage
-    return inside is written as the two characters \\r: the csv module does not quote it (our lines end with
-    "\\n"), and spreadsheets would start a new row there."""
-    text = "'" + text if text.startswith(FORMULA_PREFIXES) else text
-    return text.replace("\r", "\\r")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -125,14 +99,6 @@ def _summary_output(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def cell_error_text(error: dict[str, Any]) -> str:
-    """One line a student can read: "Cell 7 raised ValueError: bad shape"."""
-    where = f"Cell {error['cell']}" if error.get("cell") is not None else "A cell"
-    ename = error.get("ename") or "an error"
-    evalue = error.get("evalue") or ""
-    return f"{where} raised {ename}: {evalue}" if evalue else f"{where} raised {ename}"
-
-
 def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     """The Gradescope autograder ``results.json`` for one submission.
 
@@ -169,13 +135,3 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
 
 def write_gradescope(result: SubmissionResult, path: Path) -> None:
     write_atomic(Path(path), json.dumps(gradescope_results(result), indent=2))
-
-
-# --------------------------------------------------------------------------------------------------------
-# gradekit results JSON
-# --------------------------------------------------------------------------------------------------------
-
-
-def write_results_json(result: SubmissionResult, path: Path) -> None:
-    """gradekit's versioned results JSON (schema ``gradekit.results/1``); see docs/results-schema.md."""
-    result.write_json(Path(path))

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gradekit.export import FORMULA_PREFIXES, format_number
+from gradekit.formatting import FORMULA_PREFIXES, format_number
 from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
 
 REVIEW_CSV = "ta_review.csv"

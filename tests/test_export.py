@@ -9,14 +9,8 @@ import json
 
 import pytest
 
-from gradekit.export import (
-    format_number,
-    gradebook_csv,
-    gradescope_results,
-    write_gradebook_csv,
-    write_gradescope,
-    write_results_json,
-)
+from gradekit.export import gradebook_csv, gradescope_results, write_gradebook_csv, write_gradescope
+from gradekit.formatting import format_number
 from gradekit.results import CheckResult, Review, SubmissionResult
 
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
@@ -278,7 +272,7 @@ def test_results_json_round_trip(factory):
 def test_write_results_json_round_trip(factory, tmp_path):
     result = factory()
     path = tmp_path / "r.json"
-    write_results_json(result, path)
+    result.write_json(path)
     assert SubmissionResult.read_json(path) == result
 
 

@@ -8,15 +8,13 @@ from html.parser import HTMLParser
 
 import pytest
 
+from gradekit.mathml import latex_to_mathml, render_answer, render_latex
 from gradekit.report import (
     check_status,
     environment,
     histogram,
-    latex_to_mathml,
-    render_answer,
     render_class_summary,
     render_feedback,
-    render_latex,
     write_class_summary,
     write_feedback,
 )
