@@ -1,5 +1,8 @@
 """Finding answer cells and reading their text (host side), and the math worker's time limit."""
 
+import os
+import signal
+import threading
 import time
 
 import nbformat
@@ -86,6 +89,22 @@ def test_a_formula_that_runs_past_the_limit_goes_to_a_ta_and_the_next_one_is_che
         print(f"\nslow formula stopped after {time.monotonic() - start:.1f} s")
         assert slow["verdict"] == "review" and "took longer than 3 s" in slow["message"]
         assert checker.check(kind, spec, r"\sqrt{2}\beta")["verdict"] == "correct"
+
+
+def test_the_limit_counts_the_workers_cpu_time_not_the_clock():
+    """On a busy machine an answer can wait seconds for a core: that wait (here, the worker stopped for longer
+    than the limit) must not send a well-formed answer to a TA."""
+    kind, spec = MATH["norm_x1"]
+    with MathChecker(timeout=2) as checker:
+        assert checker.check(kind, spec, r"\beta")["verdict"] == "wrong"  # started and warm
+        pid = checker._proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(3.0, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        try:
+            assert checker.check(kind, spec, r"\sqrt{2}\beta")["verdict"] == "correct"
+        finally:
+            resume.join()
 
 
 def test_a_worker_that_dies_costs_one_answer():

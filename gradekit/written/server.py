@@ -2,7 +2,7 @@
 
 It runs as its own process (`python -m gradekit.written.server`, started by `client.MathChecker`) so that a
 formula that makes sympy spin or eat memory costs one answer, never the grading run: the client kills the
-worker after a time limit and starts a fresh one for the next answer.
+worker after a limit of CPU time and starts a fresh one for the next answer. Its first line says it is ready.
 
 A request: {"kind": "expression" | "big_o", "spec": {...question spec...}, "answer": "<student text>"}.
 A reply: {"verdict": "correct" | "wrong" | "review", "message": str, "parsed": LaTeX, "example": str}.
@@ -257,7 +257,16 @@ def handle(request: dict[str, Any]) -> dict[str, str]:
                 "parsed": "", "example": ""}
 
 
+# Checked once before the worker says it is ready: the first reading pays the parser's and sympy's first-use
+# costs (about 1 s of CPU), which would otherwise be charged to the first student's answer.
+WARM_UP = {"kind": "expression", "answer": r"\sqrt{2}x",
+           "spec": {"symbols": {"x": {"positive": True}}, "expected": r"\sqrt{2} x"}}
+
+
 def main() -> None:
+    handle(WARM_UP)
+    sys.stdout.write(json.dumps({"ready": True}) + "\n")  # client.READY: imports done, answers may come
+    sys.stdout.flush()
     for line in sys.stdin:
         if not line.strip():
             continue
