@@ -36,7 +36,7 @@ class GraderError(RuntimeError):
 
 def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", student: str | None = None,
                    sandbox_mode: str = "auto", data: Path | None = None, hidden_paths: list[Path] | None = None,
-                   threads: int = 1, limits: Limits | None = None) -> SubmissionResult:
+                   limits: Limits | None = None) -> SubmissionResult:
     start = time.monotonic()
     path = Path(path)
     result = SubmissionResult(student=student or path.stem, assignment=assignment.name, mode=mode,
@@ -57,7 +57,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         hidden.append(Path(data).resolve())
     limits = limits or Limits(memory=assignment.memory_limit)
     try:
-        sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, threads=threads, limits=limits,
+        sandbox = Sandbox(scratch=scratch, hidden=hidden, mode=sandbox_mode, limits=limits,
                           readable=assignment.readable_paths(data))
     except RuntimeError as exc:  # --sandbox on where bubblewrap cannot run: a result that says so, not a crash
         shutil.rmtree(scratch, ignore_errors=True)

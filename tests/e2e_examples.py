@@ -21,3 +21,11 @@ def grade_examples(name: str, out: Path) -> dict[str, SubmissionResult]:
 
 def question(result: SubmissionResult, qid: str) -> QuestionResult:
     return next(q for q in result.questions() if q.id == qid)
+
+
+def unasserted_deductions(expected: dict[str, dict[str, float]], full: dict[str, float],
+                          messages: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """(student, question) pairs that lose points but whose message no test asserts (the template, which loses
+    everything as "not implemented", has a test of its own)."""
+    return [(student, q) for student, scores in expected.items() if scores != dict.fromkeys(full, 0)
+            for q, points in scores.items() if points < full[q] and (student, q) not in messages]

@@ -80,9 +80,11 @@ EXPECTED: dict[str, tuple[dict, list[tuple[str, str]]]] = {
     "dos_ignores_interrupts": (REACHED_Q2, [("notes", "cell 12 ran past its 10 s limit and did not stop when "
                                                       "interrupted"), ("embedding", STOPPED)]),
     "dos_memory_bomb": (FULL, [("cell 12", "MemoryError"), ("cell 12", "ran out of memory")]),
-    # stopped by the process limit (64) within seconds, before its copies can fill the memory cgroup: the fork
-    # fails in the student's own loop, and the rest is graded
-    "dos_fork_bomb": (FULL, [("cell 12", "BlockingIOError"), ("cell 12", "at most 64 processes and threads")]),
+    # stopped, and the rest graded in full, either way: by the process limit (64), within seconds and before its
+    # copies can fill the memory cgroup (its fork fails in the student's own loop, and the message names the
+    # limit); or, on a machine so loaded that forking a kernel with torch loaded is slow (load 14 in a local CI
+    # run), by the cell's time limit first, after which KernelSession.recover blocks forks and the kernel answers
+    "dos_fork_bomb": (FULL, [("cell 12", ("at most 64 processes and threads", "Timeout: ran past its 10 s limit"))]),
     # One print of a gigabyte: ipykernel holds several copies of it while it encodes the message, past the
     # kernel's 4 GiB; the worker never holds it (test_no_worker_holds_what_a_kernel_floods_it_with).
     "dos_gigabyte_output": (REACHED_Q2, [("notes", "the kernel ran out of memory while running cell 12"),
@@ -367,7 +369,8 @@ def test_item_gets_its_score_and_message(run, name):
             assert found, f"no error recorded for {where}: {outcome(result)}"
         else:
             found = next(q.messages for q in result.questions() if q.id == where)
-        assert any(text in f for f in found), (where, text, found)
+        alternatives = text if isinstance(text, tuple) else (text,)  # one of them, see dos_fork_bomb
+        assert any(t in f for t in alternatives for f in found), (where, text, found)
 
 
 def test_every_failed_check_says_why(run):

@@ -5,7 +5,7 @@ import pytest
 
 from gradekit.results import SubmissionResult
 
-from e2e_examples import grade_examples, question
+from e2e_examples import grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,7 @@ MESSAGES = {
     ("predict_without_special_tokens", "predict_sentiment"): "the model got ids of shape",
     ("seed001_max_model_input_sizes", "tokenizer"):
         "cell 6, which defines it, raised AttributeError: BertTokenizer has no attribute max_model_input_sizes",
+    ("seed001_max_model_input_sizes", "predict_sentiment"): "raised NameError: name 'max_input_length' is not defined",
 }
 
 
@@ -70,3 +71,7 @@ def test_downloads_are_replaced_offline(graded):
 def test_learning_check_reports_the_accuracy(graded):
     check = next(c for c in graded["solution"].checks if c.question == "accuracy_threshold")
     assert check.passed and "held-out accuracy" in check.message
+
+
+def test_every_deduction_has_its_message_asserted():
+    assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)

@@ -11,6 +11,8 @@ from gradekit.config import load_assignment
 from gradekit.results import SCHEMA, SubmissionResult
 from gradekit.runner import grade_notebook
 
+from e2e_examples import unasserted_deductions
+
 pytestmark = pytest.mark.e2e
 
 FULL = {"build_vocab": 6, "tokenize": 4, "embedding": 5, "lstm": 5, "rnn_classifier": 5, "binary_accuracy": 4,
@@ -43,6 +45,7 @@ MESSAGES = {
     ("lstm_ignores_padding", "rnn_classifier"): "padded to 9 words",
     ("vocab_case_and_tokenize_indentation", "build_vocab"): "stop words must be dropped after lower-casing",
     ("vocab_case_and_tokenize_indentation", "tokenize"): "cell 10, which defines it, raised SyntaxError",
+    ("lstm_ignores_padding", "accuracy_threshold"): "the threshold is 85%",
 }
 
 
@@ -178,3 +181,7 @@ def test_a_corrupt_notebook_does_not_stop_the_batch(assignment, tmp_path):
     assert "does not look like a Jupyter notebook" in results["carol"].error
     with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
         assert [row["student"] for row in csv.DictReader(f)] == ["alice", "bob", "carol"]
+
+
+def test_every_deduction_has_its_message_asserted():
+    assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)

@@ -6,7 +6,7 @@ import pytest
 from gradekit.config import load_assignment
 from gradekit.results import SubmissionResult
 
-from e2e_examples import grade_examples, question
+from e2e_examples import grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,11 @@ MESSAGES = {
     ("attention_without_scale", "attention"): "q k^T * dim_head ** -0.5",
     ("softmax_over_queries", "attention"): "The softmax must run over the last dimension (the keys)",
     ("evaluate_accuracy_as_count", "evaluate"): "a fraction between 0 and 1",
+    # the consequences on the questions a mistake also costs
+    ("seed000_forward_inside_init", "accuracy_threshold"): "Is `def forward` indented inside `__init__`?",
+    ("pos_embedding_one_short", "param_count"): "499,658 trainable parameters, expected 499,722",
+    ("pos_embedding_one_short", "accuracy_threshold"): "The size of tensor a (50) must match the size of tensor b (49)",
+    ("attention_without_scale", "accuracy_threshold"): "the threshold is 80%",
 }
 
 
@@ -89,3 +94,7 @@ def test_real_data_option_reads_fashion_mnist_layout(tmp_path, monkeypatch):
     learn = next(c for c in result.checks if c.question == "accuracy_threshold")
     assert result.score == result.max_score, [c.message for c in result.checks if not c.passed]
     assert "the reference reaches" in learn.message
+
+
+def test_every_deduction_has_its_message_asserted():
+    assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)

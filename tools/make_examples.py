@@ -199,9 +199,10 @@ VIT_FASHION_MNIST: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra: dict | None = None) -> None:
+def write_examples(name: str, variants: dict[str, list[tuple[str, str]]], extra: dict | None = None,
+                   root: Path = ROOT / "examples" / "submissions") -> None:
     assignment = load_assignment(name, ROOT)
-    out = ROOT / "examples" / "submissions" / name
+    out = root / name
     out.mkdir(parents=True, exist_ok=True)
     solution = nbformat.read(assignment.solution_path, as_version=4)
     finished = nbformat.from_dict(solution)
@@ -443,12 +444,18 @@ def table_as_dataframe(nb: nbformat.NotebookNode) -> None:
     nb.cells[nb.cells.index(cell)] = code
 
 
-if __name__ == "__main__":
-    write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook})
-    write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT)
-    write_examples("vit_fashion_mnist", VIT_FASHION_MNIST)
+def write_all(root: Path = ROOT / "examples" / "submissions") -> None:
+    """Every assignment's examples under `root` (tests/test_examples_drift.py writes them to a temporary folder
+    and compares them with the committed ones)."""
+    write_examples("rnn_sentiment", RNN_SENTIMENT, {"pip_install_and_dead_import": last_years_notebook}, root)
+    write_examples("bert_gru_sentiment", BERT_GRU_SENTIMENT, root=root)
+    write_examples("vit_fashion_mnist", VIT_FASHION_MNIST, root=root)
     write_examples("theory_rnn_attention", {}, {
         "seed000": typed_in(SEED000), "seed001": typed_in(SEED001), "seed002_true_false": typed_in(SEED002),
-        "answers_as_code_strings": answers_as_code_strings, "answer_tag_removed": answer_tag_removed})
+        "answers_as_code_strings": answers_as_code_strings, "answer_tag_removed": answer_tag_removed}, root)
     write_examples("rnn_experiments", RNN_EXPERIMENTS, {"table_typed_in": table_typed_in,
-                                                        "table_as_dataframe": table_as_dataframe})
+                                                        "table_as_dataframe": table_as_dataframe}, root)
+
+
+if __name__ == "__main__":
+    write_all()
