@@ -42,13 +42,15 @@ def plain_corpus(rng: random.Random) -> tuple[list[str], int, set[str]]:
 
 
 def word_rule(rule: str, rng: random.Random) -> tuple[list[str], int, set[str]]:
-    """(texts, min_freq, the words build_vocab must keep besides <pad> and <unk>) for one word rule."""
+    """(texts, min_freq, the words build_vocab must keep besides <pad> and <unk>) for one word rule. Only the
+    min-freq rule puts a word on min_freq's boundary: in the others the word to keep is seen more often than that, so
+    a min_freq off by one costs its own rule, not the tag, case, stop-word and negation rules as well."""
     w, v = rng.sample(word_pool(), 2)
     if rule == "html-and-case":  # one word in three spellings, glued to tags that must not count as words
-        return [f"{w.capitalize()}<br />{w}<br /><br />{w.upper()}", v], 3, {w}
+        return [f"{w.capitalize()}<br />{w}<br /><br />{w.upper()}", v], 2, {w}
     if rule == "capitalised-stop-words":  # a stop word is one whatever its case
         stop = rng.choice(STOP_WORDS)
-        return [f"{stop.capitalize()} {w}. {stop} {w.upper()}, {stop.capitalize()} {w}! {stop.upper()} {v}"], 3, {w}
+        return [f"{stop.capitalize()} {w}. {stop} {w.upper()}, {stop.capitalize()} {w}! {stop.upper()} {v}"], 2, {w}
     if rule == "min-freq-is-inclusive":  # seen exactly min_freq times: kept; once fewer: not
         k = rng.randint(2, 4)
         tokens = [w] * k + [v] * (k - 1)
@@ -56,7 +58,7 @@ def word_rule(rule: str, rng: random.Random) -> tuple[list[str], int, set[str]]:
         return [" ".join(tokens[: len(tokens) // 2]), " ".join(tokens[len(tokens) // 2 :])], k, {w}
     if rule == "negations-are-words":  # negations flip a review: they stay
         n = rng.choice(NEGATIONS)
-        return [f"{n} {w} {rng.choice(STOP_WORDS)} {n} {v}"], 2, {n}
+        return [f"{n} {w} {rng.choice(STOP_WORDS)} {n} {v} {n}"], 2, {n}
     raise ValueError(rule)
 
 

@@ -1,8 +1,11 @@
 """Q1 build_vocab: the same words as the reference on corpora drawn at grading time, with valid ids, and
 the word rules on cases drawn at grading time too (graders/rnn_sentiment/cases.py)."""
 
+import collections
+
 import pytest
 
+import reference.rnn_sentiment as ref
 from gradekit.datasets.sentiment import generate_corpus
 
 import cases
@@ -17,10 +20,25 @@ def student_vocab(submission, student_hparams, texts, min_freq):
     return vocab
 
 
-def explain_difference(got: dict, expected: dict, hparams) -> str:
+def min_freq_hint(got_words: set, expected_words: set, texts: list[str], min_freq: int, hparams) -> str:
+    """A hint when the difference is the words seen exactly min_freq times (or min_freq - 1 times): min_freq's
+    comparison off by one."""
+    counts = collections.Counter(w for t in texts for w in ref.words(t) if w not in hparams.STOP_WORDS)
+    missing, extra = expected_words - got_words, got_words - expected_words
+    if missing and not extra and all(counts[w] == min_freq for w in missing):
+        return (f"the words seen exactly min_freq={min_freq} times are missing: words seen exactly min_freq times "
+                "must be kept (count >= min_freq)")
+    if extra and not missing and all(counts[w] == min_freq - 1 for w in extra):
+        return (f"words seen min_freq - 1 = {min_freq - 1} times were kept: keep a word only when "
+                "count >= min_freq")
+    return ""
+
+
+def explain_difference(got: dict, expected: dict, hparams, texts: list[str], min_freq: int) -> str:
     extra = sorted(set(got) - set(expected))
     missing = sorted(set(expected) - set(got))
-    parts = []
+    hint = min_freq_hint(set(got), set(expected), texts, min_freq, hparams)
+    parts = [hint] if hint else []
     if extra:
         parts.append(f"{len(extra)} word(s) that should not be there, e.g. {extra[:5]}")
         if any(w.lower() in hparams.STOP_WORDS for w in extra):
@@ -40,7 +58,7 @@ def test_same_words_as_reference(submission, student_hparams, reference, hparams
     texts = [r.text for r in generate_corpus(300, seed=pyrng.randrange(10**6))]
     got = student_vocab(submission, student_hparams, texts, 5)
     expected = reference.build_vocab(texts, 5, hparams)
-    assert set(got) == set(expected), "build_vocab: " + explain_difference(got, expected, hparams)
+    assert set(got) == set(expected), "build_vocab: " + explain_difference(got, expected, hparams, texts, 5)
 
 
 def plain_vocab(submission, student_hparams, pyrng):
@@ -78,10 +96,12 @@ def test_ids_are_contiguous(submission, student_hparams, pyrng):
 
 @pytest.mark.parametrize("rule", cases.WORD_RULES)
 @pytest.mark.question(Q, points=0.5, hidden=True)
-def test_word_rules(submission, student_hparams, rule, pyrng):
+def test_word_rules(submission, student_hparams, hparams, rule, pyrng):
     """Word rules: tags, case, stop words, min_freq"""
     texts, min_freq, expected_words = cases.word_rule(rule, pyrng)
     got = student_vocab(submission, student_hparams, texts, min_freq)
     words = set(got) - {"<pad>", "<unk>"}
+    hint = min_freq_hint(words, expected_words, texts, min_freq, hparams)
     assert words == expected_words, (
-        f"build_vocab({texts!r}, min_freq={min_freq}) kept {sorted(words)}, expected {sorted(expected_words)}")
+        f"build_vocab({texts!r}, min_freq={min_freq}) kept {sorted(words)}, expected {sorted(expected_words)}"
+        + (f": {hint}" if hint else ""))

@@ -131,6 +131,45 @@ def best_gate_order(reference, weights: list[Reading], x, lengths, h_seq):
     return best
 
 
+# The usual mistakes in the recurrence, each a step (i, f, g, o pre-activations, c) -> (c_new, h_new), tried under every
+# reading and gate order as the right equations are: the one that reproduces the student's h_seq is named.
+def _step(i, f, g, o, c, candidate=torch.tanh, input_gate=None, h_tanh=True, h_from_new_c=True):
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i if input_gate is None else input_gate) * candidate(g)
+    c_h = c_new if h_from_new_c else c
+    return c_new, torch.sigmoid(o) * (torch.tanh(c_h) if h_tanh else c_h)
+
+
+MISTAKES = (
+    ("the candidate g goes through a sigmoid; it is g = tanh(W_ig x + W_hg h + b_g)",
+     lambda i, f, g, o, c: _step(i, f, g, o, c, candidate=torch.sigmoid)),
+    ("one gate is used twice and another not at all: c = f * c + i * g takes the forget gate f and the input gate "
+     "i, each once", lambda i, f, g, o, c: _step(i, f, g, o, c, input_gate=f)),
+    ("the new h has no tanh: h = o * tanh(c), not o * c", lambda i, f, g, o, c: _step(i, f, g, o, c, h_tanh=False)),
+    ("h is computed from the old c: c = f * c + i * g first, then h = o * tanh(c) with the new c",
+     lambda i, f, g, o, c: _step(i, f, g, o, c, h_from_new_c=False)),
+)
+
+
+def _recurrence(x, r: Reading, order: str, step) -> torch.Tensor:
+    W_ih, W_hh, b = (reorder(t, order) for t in (r.W_ih, r.W_hh, r.b))
+    h = c = torch.zeros(x.shape[1], H)
+    out = []
+    for x_t in x:
+        c, h = step(*(x_t @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1), c)
+        out.append(h)
+    return torch.stack(out)
+
+
+def usual_mistake(weights: list[Reading], x, h_seq) -> str:
+    """What the student's LSTM did, when it is one of MISTAKES under some reading and gate order; else ""."""
+    for why, step in MISTAKES:
+        for r in weights:
+            for order in itertools.permutations(GATES):
+                if (_recurrence(x, r, "".join(order), step) - h_seq).abs().max().item() < 1e-4:
+                    return why
+    return ""
+
+
 def unpack(value, what):
     if isinstance(value, PackedSequence):
         return pad_packed_sequence(value)[0]
@@ -176,10 +215,14 @@ def test_recurrence_matches_reference(submission, reference, gen, record_propert
     order, err, (expected, h_n, c_n) = best_gate_order(reference, student_weights(weights), x, None, h_seq)
     if err > 1e-4:
         step = int(((expected - h_seq).abs().amax(dim=(1, 2)) > 1e-4).nonzero()[0])
-        pytest.fail(
-            f"LSTM: with the graders' weights loaded, h_seq differs from the LSTM equations from time step {step} "
-            f"on (closest gate order {', '.join(order)}; largest difference {err:.3g}). Check the order of the "
-            "updates: c = f * c + i * g first, then h = o * tanh(c) with the new c")
+        why = usual_mistake(student_weights(weights), x, h_seq) or (
+            f"closest gate order {', '.join(order)}; largest difference {err:.3g}. Check the order of the updates: "
+            "c = f * c + i * g first, then h = o * tanh(c) with the new c")
+        pytest.fail(f"LSTM: with the graders' weights loaded, h_seq differs from the LSTM equations from time step "
+                    f"{step} on: {why}")
+    if torch.allclose(c, h_n, atol=1e-5) and torch.allclose(h, c_n, atol=1e-5):
+        pytest.fail("LSTM: h_seq follows the LSTM equations, but the final state comes back as (c, h): return "
+                    "h_seq, (h, c), as nn.LSTM does (the classifier reads h from it)")
     checks.close(c, c_n, f"LSTM: final c (gate order found: {', '.join(order)})")
     checks.close(h, h_n, f"LSTM: final h (gate order found: {', '.join(order)})")
     record_property("info", f"gate order found in your weights: {', '.join(order)}")

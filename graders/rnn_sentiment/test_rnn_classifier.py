@@ -26,14 +26,51 @@ def classifier(submission):
 
 @pytest.mark.parametrize("batch", [1, 3, 8])
 @pytest.mark.question(Q, points=0.5)
-def test_one_probability_per_review(classifier, batch, gen):
-    """Returns shape (batch,) of probabilities"""
+def test_one_probability_per_review(submission, classifier, batch, gen):
+    """Returns shape (batch,) of probabilities, the sigmoid of the output layer"""
     text, lengths = padded_batch(gen, [5] * batch)
     out = checks.shape(classifier(text, lengths, no_grad=True), (batch,),
                        f"RNNClassifier output for a batch of {batch}")
     assert ((out >= 0) & (out <= 1)).all(), (
         f"RNNClassifier should return probabilities in [0, 1]; got values from {out.min():.3g} to "
         f"{out.max():.3g} (apply a sigmoid to the final linear layer)")
+    sigmoid_of_the_output_layer(submission, classifier, text, lengths, gen)
+
+
+def sigmoid_of_the_output_layer(submission, classifier, text, lengths, gen):
+    """With the output layer's weight loaded as zeros and its bias as a drawn b, every review's probability is
+    sigmoid(b), whatever the embedding and the LSTM compute: a second sigmoid (all probabilities in (0.5, 0.73),
+    which the range check cannot see) or none shows. Skipped for a classifier whose output layer is not one
+    (1, hidden) weight and one (1,) bias, which the other checks judge."""
+    bias = float(torch.empty(()).uniform_(1.0, 3.0, generator=gen)) * (
+        1 if bool(torch.randint(0, 2, (), generator=gen)) else -1)
+    found = {}
+
+    def output_layer_is_constant(drawn):
+        weights = [k for k, v in drawn.items() if tuple(v.shape) == (1, HID)]
+        biases = [k for k, v in drawn.items() if tuple(v.shape) == (1,)]
+        if len(weights) == 1 and len(biases) == 1:
+            drawn[weights[0]].zero_()
+            drawn[biases[0]].fill_(bias)
+            found["layer"] = weights[0], biases[0]
+        zero_padding_rows(drawn)
+
+    checks.load_drawn_weights(submission, classifier, gen, adjust=output_layer_is_constant)
+    if not found:
+        return
+    out = checks.tensor(classifier(text, lengths, no_grad=True), "RNNClassifier output").reshape(-1).double()
+    want = torch.sigmoid(torch.tensor(bias, dtype=torch.float64))
+    if bool(((out - want).abs() < 1e-5).all()):
+        return
+    weight, b = found["layer"]
+    got = float(out[0])
+    why = ("apply a sigmoid to the final linear layer's output" if abs(got - bias) < 1e-5 else
+           "the sigmoid is applied more than once: apply it once, to the final linear layer's output"
+           if abs(got - float(torch.sigmoid(want))) < 1e-5 else
+           "the probability should be sigmoid(output layer(final hidden state)), with nothing after it")
+    pytest.fail(f"with the graders' weights loaded and the output layer set to {weight} = 0, {b} = {bias:.3f}, "
+                f"every review's probability should be sigmoid({bias:.3f}) = {float(want):.4f}; RNNClassifier gave "
+                f"{got:.4f}: {why}")
 
 
 @pytest.mark.question(Q, points=0.5)

@@ -76,6 +76,60 @@ TRAINING = [
             says=(("train_evaluate", "no weight changed"), ("train_evaluate", "evaluate never called the model"))),
 ]
 
+# -- Q1 build_vocab, Q2 tokenize ------------------------------------------------------------------------------------
+VOCAB_LOOP = "    for text in x_train:\n        text = re.sub(r\"<[^>]*>\", \" \", text)\n" \
+             "        for word in re.findall(r\"[a-zA-Z]+\", text):\n"
+VOCAB_COUNT = "            word = word.lower()\n            if word not in hparams.STOP_WORDS:\n" \
+              "                counts[word] += 1\n"
+VOCAB_SPECIAL = "    vocab[hparams.PAD_TOKEN] = hparams.PAD_INDEX\n    vocab[hparams.UNK_TOKEN] = hparams.UNK_INDEX\n"
+VOCAB_KEEP = "    for word, count in counts.most_common():\n        if count >= min_freq:\n" \
+             "            vocab[word] = len(vocab)\n"
+TOKENIZE_LOOP = "    text = re.sub(r\"<[^>]*>\", \" \", example)\n    for word in re.findall(r\"[a-zA-Z]+\", text):\n" \
+                "        word = word.lower()\n        if word in hparams.STOP_WORDS:\n"
+TOKENIZE_LOOKUP = "        tokens.append(vocab.get(word, hparams.UNK_INDEX))\n"
+
+TEXT = [
+    Variant("ok_build_vocab_alphabetical_ids", "the same words with ids in another order are the same vocabulary",
+            edits=((VOCAB_KEEP, "    for word in sorted(w for w, count in counts.items() if count >= min_freq):\n"
+                                "        vocab[word] = len(vocab)\n"),)),
+    Variant("ok_build_vocab_counter_update", "Counter.update over a generator counts the same words",
+            edits=((VOCAB_LOOP + VOCAB_COUNT,
+                    "    for text in x_train:\n"
+                    "        found = (w.lower() for w in\n"
+                    "                 re.findall(r\"[a-zA-Z]+\", re.sub(r\"<[^>]*>\", \" \", text)))\n"
+                    "        counts.update(w for w in found if w not in hparams.STOP_WORDS)\n"),)),
+    Variant("wrong_build_vocab_min_freq_exclusive", "count > min_freq drops the words seen exactly min_freq times",
+            edits=(("if count >= min_freq:", "if count > min_freq:"),),
+            lost={"build_vocab": 2.5}, says=(("build_vocab", "seen exactly min_freq times must be kept"),)),
+    Variant("wrong_build_vocab_pad_unk_swapped", "<pad> and <unk> have fixed ids the batching code relies on",
+            edits=((VOCAB_SPECIAL, "    vocab[hparams.PAD_TOKEN] = hparams.UNK_INDEX\n"
+                                   "    vocab[hparams.UNK_TOKEN] = hparams.PAD_INDEX\n"),),
+            lost={"build_vocab": 1}, says=(("build_vocab", "'<pad>' must have id 0 and '<unk>' id 1"),)),
+    Variant("ok_tokenize_comprehension", "one list comprehension over the same words",
+            edits=((TOKENIZE_LOOP + "            continue\n" + TOKENIZE_LOOKUP,
+                    "    words = [w.lower() for w in\n"
+                    "             re.findall(r\"[a-zA-Z]+\", re.sub(r\"<[^>]*>\", \" \", example))]\n"
+                    "    tokens = [vocab.get(w, hparams.UNK_INDEX)\n"
+                    "              for w in words if w not in hparams.STOP_WORDS]\n"),)),
+    Variant("ok_tokenize_lower_cases_the_review_first", "lower-casing the review, then [a-z]+, gives the same words",
+            edits=((TOKENIZE_LOOP, TOKENIZE_LOOP.replace("example)", "example.lower())").replace("a-zA-Z", "a-z")
+                    .replace("        word = word.lower()\n", "")),)),
+    Variant("wrong_tokenize_drops_unknown_words", "a word not in the vocabulary is <unk>, not nothing",
+            edits=((TOKENIZE_LOOKUP, "        if word in vocab:\n            tokens.append(vocab[word])\n"),),
+            lost={"tokenize": 2.5}, says=(("tokenize", "must become UNK_INDEX (1), not be dropped"),)),
+]
+
+# -- Q3 Embedding ---------------------------------------------------------------------------------------------------
+LOOKUP = "        embeddings = weight[inputs]\n"
+
+EMBEDDING = [
+    Variant("ok_embedding_functional", "F.embedding on the masked weight is the same look-up",
+            edits=((LOOKUP, "        embeddings = nn.functional.embedding(inputs, weight)\n"),)),
+    Variant("ok_embedding_index_select", "index_select on the flattened ids, viewed back, is the same look-up",
+            edits=((LOOKUP, "        embeddings = weight.index_select(0, inputs.reshape(-1))"
+                            ".view(*inputs.shape, -1)\n"),)),
+]
+
 # -- Q4 LSTM: the gates in any layout of the student's own parameters (issue 11 class 7) ---------------------------
 LSTM_LAYERS = ("        self.W_xh = nn.Linear(input_size, 4 * hidden_size)\n"
                "        self.W_hh = nn.Linear(hidden_size, 4 * hidden_size)\n\n"
@@ -111,14 +165,103 @@ LSTM = [
             edits=((LSTM_LAYERS, LSTM_LAYERS.replace("nn.Linear(hidden_size, 4 * hidden_size)",
                                                      "nn.Linear(hidden_size, 4 * hidden_size, bias=False)")),),
             lost={"lstm": 0.5}, says=(("lstm", LAYOUT),)),
-    Variant("wrong_lstm_sigmoid_candidate", "the candidate g is a tanh, not a sigmoid",
-            edits=(("torch.sigmoid(i) * torch.tanh(g)", "torch.sigmoid(i) * torch.sigmoid(g)"),),
-            lost={"lstm": 3}, says=(("lstm", "h_seq differs from the LSTM equations"),)),
+]
+
+LSTM_STEP = LSTM_GATES + \
+    "            c_new = torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(g)\n" \
+    "            h_new = torch.sigmoid(o) * torch.tanh(c_new)\n"
+LSTM_LOOP = "        h_seq = []\n        for t in range(seq_len):\n            gates = self.W_xh(x[t])"
+LSTM_STACK = "        h_seq = torch.stack(h_seq)                                    # (seq_len, batch, hidden)\n"
+
+LSTM += [
+    Variant("ok_lstm_fused_sigmoid_f_i_o_g", "seed 003's layout: one sigmoid over three gates (f, i, o), then g",
+            edits=((LSTM_STEP,
+                    "            gates = self.W_xh(x[t]) + self.W_hh(h[0])\n"
+                    "            sig, g = gates.split((3 * self.hidden_size, self.hidden_size), dim=-1)\n"
+                    "            f, i, o = sig.sigmoid().chunk(3, dim=-1)\n"
+                    "            c_new = f * c[0] + i * g.tanh()\n"
+                    "            h_new = o * torch.tanh(c_new)\n"),)),
+    Variant("ok_lstm_input_projection_before_the_loop", "projecting every x_t at once, outside the loop, is the same",
+            edits=((LSTM_LOOP, LSTM_LOOP.replace("        h_seq = []\n",
+                                                 "        x_proj = self.W_xh(x)  # (seq_len, batch, 4H)\n"
+                                                 "        h_seq = []\n").replace("self.W_xh(x[t])", "x_proj[t]")),)),
+    Variant("ok_lstm_batch_first_einops", "batch first inside, with matching einops rearranges in and out",
+            edits=(("class LSTM(nn.Module):", "from einops import rearrange\n\n\nclass LSTM(nn.Module):"),
+                   (LSTM_LOOP, LSTM_LOOP.replace("        h_seq = []\n", '        x = rearrange(x, "t b i -> b t i")\n'
+                                                 "        h_seq = []\n").replace("x[t]", "x[:, t]")),
+                   (LSTM_STACK, '        h_seq = rearrange(torch.stack(h_seq, dim=1), "b t h -> t b h")\n'))),
+    Variant("wrong_lstm_forget_gate_for_input_gate", "gates mixed: f scales the candidate too and i is never used",
+            edits=(("torch.sigmoid(i) * torch.tanh(g)", "torch.sigmoid(f) * torch.tanh(g)"),),
+            lost={"lstm": 3}, says=(("lstm", "one gate is used twice and another not at all"),)),
+    Variant("wrong_lstm_h_without_tanh", "h = o * tanh(c): without the tanh h is not the LSTM's",
+            edits=(("torch.sigmoid(o) * torch.tanh(c_new)", "torch.sigmoid(o) * c_new"),),
+            lost={"lstm": 3}, says=(("lstm", "the new h has no tanh"),)),
+    Variant("wrong_lstm_returns_c_for_h", "wrong state returned: (c, h) where nn.LSTM returns (h, c)",
+            edits=(("return h_seq, (h, c)", "return h_seq, (c, h)"),),
+            lost={"lstm": 3}, says=(("lstm", "the final state comes back as (c, h)"),)),
+]
+
+# -- Q5 RNNClassifier: packing, the final hidden state, one sigmoid ----------------------------------------------------
+CLF_PACK = "        if lengths is not None:\n" \
+           "            embeddings = pack_padded_sequence(embeddings, torch.as_tensor(lengths).cpu(), " \
+           "enforce_sorted=False)\n"
+CLF_STATE = "        _, state = self.rnn(embeddings)\n" \
+            "        h = state[0] if isinstance(state, tuple) else state           # (1, batch, hidden)\n"
+CLF_OUT = "        output = torch.sigmoid(self.output(h[0])).view(-1)            # (batch,)\n"
+FROM_H_SEQ = "        h_seq, _ = self.rnn(embeddings)\n" \
+             "        if isinstance(h_seq, PackedSequence):\n" \
+             "            h_seq, _ = pad_packed_sequence(h_seq)\n"
+
+CLASSIFIER = [
+    Variant("ok_classifier_sigmoid_module", "an nn.Sigmoid module is the same sigmoid (and has no parameters)",
+            edits=(("        self.output = nn.Linear(hidden_size, 1)\n",
+                    "        self.output = nn.Linear(hidden_size, 1)\n        self.sigmoid = nn.Sigmoid()\n"),
+                   (CLF_OUT, "        output = self.sigmoid(self.output(h[0])).view(-1)\n"))),
+    Variant("ok_classifier_sorted_packing", "sorting by length, packing sorted, and unsorting h is the same packing",
+            edits=((CLF_PACK + CLF_STATE,
+                    "        order = None\n"
+                    "        if lengths is not None:\n"
+                    "            lengths, order = torch.as_tensor(lengths).sort(descending=True)\n"
+                    "            embeddings = pack_padded_sequence(embeddings[:, order], lengths.cpu())\n"
+                    + CLF_STATE +
+                    "        if order is not None:\n"
+                    "            h = h[:, order.argsort()]\n"),)),
+    Variant("ok_classifier_gathers_each_last_step", "h_seq at each review's last real step is its final hidden state",
+            edits=((CLF_STATE, FROM_H_SEQ +
+                    "        n = h_seq.shape[1]\n"
+                    "        last = (torch.as_tensor(lengths) - 1 if lengths is not None\n"
+                    "                else torch.full((n,), h_seq.shape[0] - 1))\n"
+                    "        h = h_seq[last, torch.arange(n)][None]                     # (1, batch, hidden)\n"),)),
+    Variant("wrong_classifier_last_padded_step", "wrong hidden state: h_seq[-1] is padding for every shorter review",
+            edits=((CLF_STATE, FROM_H_SEQ + "        h = h_seq[-1:]\n"),),
+            lost={"rnn_classifier": 2, "accuracy_threshold": 3},
+            says=(("rnn_classifier", "not from the padded time steps"),)),
+    Variant("wrong_classifier_sigmoid_missing", "the model must return probabilities; BCELoss then fails in training",
+            edits=((CLF_OUT, "        output = self.output(h[0]).view(-1)\n"),),
+            lost={"rnn_classifier": 1.5, "accuracy_threshold": 3}, says=(("rnn_classifier", "apply a sigmoid"),)),
+    Variant("wrong_classifier_sigmoid_doubled", "a second sigmoid squeezes every probability into (0.5, 0.73)",
+            edits=((CLF_OUT, "        output = torch.sigmoid(torch.sigmoid(self.output(h[0]))).view(-1)\n"),),
+            lost={"rnn_classifier": 1.5, "accuracy_threshold": 3}, says=(("rnn_classifier", "more than once"),)),
+]
+
+# -- Q7 evaluate: another no-gradient mode, and no eval mode ------------------------------------------------------
+TRAINING += [
+    Variant("ok_evaluate_inference_mode", "torch.inference_mode() measures without gradients, as no_grad does",
+            edits=((EVALUATE_START, EVALUATE_START.replace("torch.no_grad()", "torch.inference_mode()")),)),
+    Variant("wrong_evaluate_never_calls_model_eval", "evaluate must measure in evaluation mode (dropout off, ...)",
+            edits=((EVALUATE_START, "    with torch.no_grad():\n"),),
+            lost={"train_evaluate": 1}, says=(("train_evaluate", "call model.eval() first"),)),
 ]
 
 VARIANTS = [
     Variant("ok_binary_accuracy_by_sign", "a positive logit is a probability above 0.5: same predictions",
             edits=(("rounded = torch.round(torch.sigmoid(preds))", "rounded = (preds > 0).float()"),)),
-    *TRAINING,
+    Variant("ok_binary_accuracy_sum_over_len", "seed 004's form: the number correct over the number of labels",
+            edits=((ACCURACY, "    correct = (torch.round(torch.sigmoid(preds)) == y).float()\n"
+                              "    return correct.sum() / len(correct)"),)),
+    *TEXT,
+    *EMBEDDING,
     *LSTM,
+    *CLASSIFIER,
+    *TRAINING,
 ]
