@@ -55,6 +55,17 @@ def counted(out, label: str, which: str) -> tuple[int, str]:
             checks.disagreement(out.get("audit"), label))
 
 
+def still_trainable(out: dict) -> str:
+    """", of which BERT's ... still require gradient: ...", naming the parts of BERT freeze_bert left out (a
+    partial freeze: only the encoder, say), or "" when BERT is frozen."""
+    groups = sorted({".".join(r["name"].split(".")[:2]) for r in out["frozen"]
+                     if r["name"].startswith("bert") and r["requires_grad"]})
+    if not groups:
+        return ""
+    return (f", of which BERT's {', '.join(groups[:4])} still require gradient: freeze every bert.* parameter, not "
+            "some layers")
+
+
 @pytest.fixture(scope="module")
 def notebook_model(submission):
     out = submission.run(DESCRIBE, what="your `model`", name="model")
@@ -182,12 +193,13 @@ def test_count_with_bert(submission, expected_counts):
 def test_count_after_freeze_bert(submission, expected_counts):
     """After freeze_bert, 2,759,169 trainable parameters remain"""
     label = "freeze_bert on BERTGRUSentiment(bert-base-uncased, ...)"
-    got, why = counted(submission.run(BUILD_BIG, what=label, name="freeze_bert", freeze=True), label, "frozen")
+    out = submission.run(BUILD_BIG, what=label, name="freeze_bert", freeze=True)
+    got, why = counted(out, label, "frozen")
     before, want = expected_counts
     if got == before:
         pytest.fail(f"Q2c: {got:,} trainable parameters, expected {want:,}: BERT is not frozen (every bert.* "
                     "parameter must have requires_grad=False)")
-    assert got == want, f"Q2c: {got:,} trainable parameters after freeze_bert, expected {want:,}"
+    assert got == want, f"Q2c: {got:,} trainable parameters after freeze_bert, expected {want:,}{still_trainable(out)}"
     assert not why, why
 
 
@@ -196,5 +208,5 @@ def test_notebook_model_is_frozen(notebook_model):
     """The notebook's `model` has BERT frozen"""
     left = notebook_model["bert_trainable"]
     assert left == 0, (f"Q2c: {left:,} of `model`'s BERT parameters still require gradient: call "
-                       "freeze_bert(model)")
+                       "freeze_bert(model), and let it freeze every bert.* parameter")
     checks.agrees_with_storage(notebook_model.get("audit"), "`model`")

@@ -149,3 +149,101 @@ TRAINING_BY_EFFECT = [
 ]
 
 VARIANTS += TRAINING_BY_EFFECT
+
+# -- round two, by question ---------------------------------------------------------------------------------------
+
+Q1A_IDS = """init_token_idx = tokenizer.convert_tokens_to_ids(tokenizer.cls_token)
+eos_token_idx = tokenizer.convert_tokens_to_ids(tokenizer.sep_token)
+pad_token_idx = tokenizer.convert_tokens_to_ids(tokenizer.pad_token)
+unk_token_idx = tokenizer.convert_tokens_to_ids(tokenizer.unk_token)"""
+CUT = "    tokens = tokenizer.tokenize(sentence)\n    return tokens[: max_input_length - 2]"
+SHUFFLED = "shuffled = list(full_train_reviews)\nrandom.Random(SEED).shuffle(shuffled)\nn_train = round(0.7 * len(shuffled))"
+PREDICT_LINE = ("    ids = [init_token_idx] + tokenizer.convert_tokens_to_ids(tokenize_and_cut(sentence)) + "
+                "[eos_token_idx]\n")
+PREDICT_BODY = PREDICT_LINE + PREDICT_IDS + "\n    with torch.no_grad():\n" + PREDICT_CALL
+SAVE_BEST = "        if valid_loss < best_valid_loss:\n            best_valid_loss = valid_loss\n"
+
+ROUND_TWO = [
+    # -- Q1a the tokenizer -----------------------------------------------------------------------------------------
+    Variant("q1-ok_special_ids_from_attributes", "tokenizer.cls_token_id and tokenizer.vocab_size are the same facts",
+            edits=((Q1A_IDS, "init_token_idx = tokenizer.cls_token_id\neos_token_idx = tokenizer.sep_token_id\n"
+                             "pad_token_idx = tokenizer.pad_token_id\nunk_token_idx = tokenizer.unk_token_id"),
+                   ("vocab_size = len(tokenizer.vocab)", "vocab_size = tokenizer.vocab_size"))),
+    Variant("q1-wrong_hello_ids_with_special_tokens", "tokenizer.encode adds [CLS] and [SEP]: not the ids of "
+            "hello_tokens",
+            edits=(("hello_ids = tokenizer.convert_tokens_to_ids(hello_tokens)",
+                    'hello_ids = tokenizer.encode("Hello WORLD how ARE yoU?")'),),
+            lost={"tokenizer": 0.5}, says=(("tokenizer", "adds [CLS] and [SEP]"),)),
+    Variant("q1-ok_cut_with_del", "deleting the tail past max_input_length - 2 is the same cut",
+            edits=((CUT, "    tokens = tokenizer.tokenize(sentence)\n    del tokens[max_input_length - 2:]\n"
+                         "    return tokens"),)),
+    # -- Q1b the split ---------------------------------------------------------------------------------------------
+    Variant("q1-ok_split_shuffled_indices_int", "shuffling indices with the same Random(SEED) gives the same order; "
+            "int() of 70% is one of the two roundings",
+            edits=((SHUFFLED, "order = list(range(len(full_train_reviews)))\nrandom.Random(SEED).shuffle(order)\n"
+                              "shuffled = [full_train_reviews[i] for i in order]\nn_train = int(0.7 * len(shuffled))"),)),
+    Variant("q1-wrong_split_80_20", "80/20 is not the 70/30 split asked; the shuffle itself is right",
+            edits=(("n_train = round(0.7 * len(shuffled))", "n_train = round(0.8 * len(shuffled))"),),
+            lost={"data_split": 1}, says=(("data_split", "a 70/30 split of the"),)),
+    # -- Q2a the model ---------------------------------------------------------------------------------------------
+    Variant("q2-ok_hstack_final_states", "torch.hstack of two (batch, hidden) states is torch.cat(..., dim=1)",
+            edits=(("hidden = torch.cat((hidden[-2], hidden[-1]), dim=1)",
+                    "hidden = torch.hstack((hidden[-2], hidden[-1]))"),)),
+    Variant("q2-ok_last_two_states_sliced", "hidden[-2:] moved batch first and flattened is [hidden[-2], hidden[-1]]",
+            edits=(("hidden = torch.cat((hidden[-2], hidden[-1]), dim=1)",
+                    "hidden = hidden[-2:].transpose(0, 1).reshape(hidden.shape[1], -1)"),)),
+    Variant("q2-ok_dropout_in_each_branch", "self.dropout on the final state in each branch, as seed 000 wrote it",
+            edits=(final_state("""        _, hidden = self.rnn(embedded)
+        if self.rnn.bidirectional:
+            hidden = self.dropout(torch.cat((hidden[-2], hidden[-1]), dim=1))
+        else:
+            hidden = self.dropout(hidden[-1])"""), (HEAD, "        return self.out(hidden)"))),
+    # -- Q2c freeze_bert -------------------------------------------------------------------------------------------
+    Variant("q2-ok_freeze_requires_grad_on_bert", "Module.requires_grad_(False) on the BERT part is the loop",
+            edits=((FREEZE, "    model.bert.requires_grad_(False)"),)),
+    Variant("q2-wrong_freeze_only_the_encoder", "the embeddings and the pooler still train: not frozen, and the count "
+            "is wrong",
+            edits=(('        if name.startswith("bert"):', '        if name.startswith("bert.encoder"):'),),
+            lost={"param_count_frozen": 3}, says=(("param_count_frozen", "bert.embeddings"),)),
+    Variant("q2-wrong_freeze_never_applied", "freeze_bert is right but the notebook's model is never frozen",
+            edits=(("\nfreeze_bert(model)\n", "\n"),),
+            lost={"param_count_frozen": 1}, says=(("param_count_frozen", "call freeze_bert(model)"),)),
+    # -- Q3 binary_accuracy, train, evaluate, fit ------------------------------------------------------------------
+    Variant("q3-ok_zero_grad_set_to_none", "set_to_none=True clears the gradients as well",
+            edits=((TRAIN_ZERO, "        optimizer.zero_grad(set_to_none=True)\n"),)),
+    Variant("q3-wrong_evaluate_without_eval_mode", "evaluate in train mode measures with dropout on",
+            edits=((EVALUATE_LOOP, "    with torch.no_grad():\n        for batch in iterator:\n"),),
+            lost={"evaluate": 1}, says=(("evaluate", "call model.eval() first"),)),
+    Variant("q3-ok_fit_timed_with_perf_counter", "perf_counter and minutes/seconds, as the tutorial's epoch_time",
+            edits=(("        start = time.time()", "        start = time.perf_counter()"),
+                   ('        print(f"epoch {epoch + 1} ({time.time() - start:.0f} s)',
+                    '        mins, secs = divmod(int(time.perf_counter() - start), 60)\n'
+                    '        print(f"epoch {epoch + 1} ({mins}m {secs}s)'))),
+    Variant("q3-wrong_fit_saves_when_lower_than_previous", "lower than the previous epoch is not the lowest so far",
+            edits=((SAVE_BEST, '        if epoch == 0 or valid_loss < history[-1]["valid_loss"]:\n'),),
+            lost={"training_loop": 2}, says=(("training_loop", "not lower than the previous epoch"),)),
+    # -- Q4 predict_sentiment --------------------------------------------------------------------------------------
+    Variant("q4-ok_predict_as_seed_000", "tokens cut inline, no no_grad (only slower), sigmoid then .item()",
+            edits=((PREDICT_BODY, """    tokens = tokenizer.tokenize(sentence)
+    tokens = tokens[:max_input_length-2]
+    indexed = [init_token_idx] + tokenizer.convert_tokens_to_ids(tokens) + [eos_token_idx]
+    tensor = torch.LongTensor(indexed)
+    tensor = tensor.unsqueeze(0)
+    prediction = torch.sigmoid(model(tensor))
+    return prediction.item()"""),)),
+    Variant("q4-ok_predict_tokenizer_encode", "tokenizer.encode with truncation to max_input_length frames and cuts "
+            "the same way",
+            edits=((PREDICT_LINE, "    ids = tokenizer.encode(sentence, truncation=True, max_length=max_input_length)\n"),)),
+    Variant("q4-wrong_predict_no_sigmoid", "the logit is not a probability",
+            edits=((PREDICT_CALL, "        return model(tensor).item()"),),
+            lost={"predict_sentiment": 1}, says=(("predict_sentiment", "returned the logit itself"),)),
+    Variant("q4-wrong_predict_sigmoid_twice", "sigmoid of a probability is not the probability",
+            edits=((PREDICT_CALL, "        return torch.sigmoid(torch.sigmoid(model(tensor))).item()"),),
+            lost={"predict_sentiment": 1}, says=(("predict_sentiment", "applies the sigmoid twice"),)),
+    Variant("q4-wrong_predict_cut_to_max_length", "cut to max_input_length, then framed: 514 ids for BERT's 512",
+            edits=((PREDICT_LINE, "    tokens = tokenizer.tokenize(sentence)[:max_input_length]\n"
+                                  "    ids = [init_token_idx] + tokenizer.convert_tokens_to_ids(tokens) + [eos_token_idx]\n"),),
+            lost={"predict_sentiment": 1}, says=(("predict_sentiment", "cut the tokens to 510"),)),
+]
+
+VARIANTS += ROUND_TWO
