@@ -230,21 +230,10 @@ class ViT(nn.Module):'''))),
             edits=((CLS + "\n        x = torch.cat((cls_tokens, x), dim=1)                                    # (b, n + 1, dim)\n" + POS,
                     "        x = x + self.pos_embedding[:, :n]"),),
             lost={"vit_forward": 2.5}, says=(("vit_forward", "prepend the class token"),)),
-    Variant("bv-wrong_vit_patches_strided", "(p1 h) (p2 w) gathers pixels 7 apart into a token: not patches",
+    Variant("bv-wrong_vit_patches_strided", "(p1 h) (p2 w) gathers pixels 7 apart into a token: not patches, and "
+            "the model learns far less (47%)",
             edits=((PATCHES, PATCHES.replace("(h p1) (w p2)", "(p1 h) (p2 w)")),),
-            lost={"vit_forward": 1.5}, says=(("vit_forward", "to_patch_embedding"),)),
-    Variant("bv-wrong_vit_conv_patches_padded", "padding=1 shifts every patch by a pixel and pads the border with "
-            "zeros",
-            edits=(('''        self.to_patch_embedding = nn.Sequential(
-            Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_height, p2=patch_width),
-            nn.Linear(patch_dim, dim),
-        )''', '''        self.to_patch_embedding = nn.Sequential(
-            nn.Conv2d(channels, dim, kernel_size=patch_height, stride=patch_height, padding=1),
-            nn.Flatten(2),
-        )'''),
-                   ("        x = self.to_patch_embedding(img)                                        # (b, n, dim)",
-                    "        x = self.to_patch_embedding(img).transpose(1, 2)")),
-            lost={"vit_forward": 1.5}, says=(("vit_forward", "to_patch_embedding"),)),
+            lost={"vit_forward": 1.5, "accuracy_threshold": 3}, says=(("vit_forward", "to_patch_embedding"),)),
 ]
 
 # -- training judged by effect (class 1, 4) ----------------------------------------------------------------------
