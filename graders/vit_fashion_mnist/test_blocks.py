@@ -4,8 +4,10 @@ outputs are compared with the equations computed on the host from those same wei
 choosing (all zeros, say) a module that computes nothing could match.
 
 Attention's projections may be one fused to_qkv (whichever third serves as queries, keys or values: a labelling of
-its rows) or one Linear each. The Transformer is built around the reference's blocks (parts.py), several layers
-deep, so that it is judged on its own code: layers of their own, each applied once, with the residuals."""
+its rows) or one Linear each. An output that differs is compared with what the common mistakes give (another
+scale, the softmax over another dimension, heads merged by a bare reshape), so that the message names the one made.
+The Transformer is built around the reference's blocks (parts.py), several layers deep, so that it is judged on its
+own code: layers of their own, each applied once, with the residuals (their absence named)."""
 
 from itertools import permutations
 
@@ -139,16 +141,57 @@ def attention_weights(params: dict, heads: int, dim_head: int, dim: int) -> tupl
     return layouts, out_w[0] if out_w else None, out_b[0] if out_b else None
 
 
-def matches_one_layout(got: torch.Tensor, layouts: list, compute, what: str, hint: str, record_property) -> None:
-    """Pass when the output is the one some assignment of the projections gives (named, if not the first)."""
+def attention_with(x: torch.Tensor, w_qkv: torch.Tensor, w_out, b_out, heads: int, dim_head: int, *, scale: float,
+                   softmax_dim: int = -1, merge_by_reshape: bool = False) -> torch.Tensor:
+    """The attention equations with one of the mistakes students make: another scale, the softmax over another
+    dimension, or the heads merged by a reshape of (b, h, n, d) that skips moving the heads next to dim_head."""
+    b, n, _ = x.shape
+    q, k, v = (t.reshape(b, n, heads, dim_head).transpose(1, 2) for t in F.linear(x, w_qkv).chunk(3, dim=-1))
+    attn = (q @ k.transpose(-1, -2) * scale).softmax(dim=softmax_dim)
+    out = attn @ v  # (b, h, n, d)
+    out = out.reshape(b, n, heads * dim_head) if merge_by_reshape else out.transpose(1, 2).reshape(b, n, -1)
+    return F.linear(out, w_out, b_out) if w_out is not None else out
+
+
+def attention_mistakes(x: torch.Tensor, w_out, b_out, heads: int, dim_head: int, dim: int) -> list:
+    """[(what the student did, w_qkv -> the output it gives)], for naming the mistake when the output differs."""
+    right = dim_head ** -0.5
+    inner = heads * dim_head
+    widths = {dim: "dim, the model width", inner: "heads * dim_head"}
+    if dim == inner:
+        widths = {dim: "dim, the model width, here also heads * dim_head"}
+    found = [(f"the dot products are scaled by {w} ** -0.5 ({what}); scale them by dim_head ** -0.5 = "
+              f"{dim_head} ** -0.5", {"scale": w ** -0.5}) for w, what in widths.items() if w != dim_head]
+    found += [
+        ("the dot products are not scaled; the weights are softmax(q k^T * dim_head ** -0.5)", {"scale": 1.0}),
+        ("the softmax runs over the queries (dim=-2); it must run over the keys, the last dimension",
+         {"scale": right, "softmax_dim": -2}),
+        ("the softmax runs over the heads (dim=1); it must run over the keys, the last dimension",
+         {"scale": right, "softmax_dim": 1}),
+        ("the heads are merged by reshaping (b, heads, n, dim_head) to (b, n, heads * dim_head) without moving the "
+         "heads next to dim_head first, which mixes the tokens' rows: transpose(1, 2) before the reshape (or "
+         "rearrange(out, \"b h n d -> b n (h d)\"))", {"scale": right, "merge_by_reshape": True}),
+    ]
+    return [(why, lambda w, how=how: attention_with(x, w, w_out, b_out, heads, dim_head, **how)) for why, how in found]
+
+
+def matches_one_layout(got: torch.Tensor, layouts: list, compute, what: str, hint: str, record_property,
+                       mistakes: list = ()) -> None:
+    """Pass when the output is the one some assignment of the projections gives (named, if not the first); when it
+    is not, name the mistake whose output it is, if it is one of `mistakes`."""
     got = checks.tensor(got, what)
+
+    def same(want: torch.Tensor) -> bool:
+        return got.shape == want.shape and torch.allclose(got.double(), want.double(), atol=1e-4, rtol=1e-4)
+
     wants = [(how, compute(w_qkv)) for how, w_qkv in layouts]
     for i, (how, want) in enumerate(wants):
-        if got.shape == want.shape and torch.allclose(got.double(), want.double(), atol=1e-4, rtol=1e-4):
+        if same(want):
             if i:
                 record_property("info", f"the projections' parts serve as queries, keys and values in the order {how}")
             return
-    checks.close(got, wants[0][1], what, atol=1e-4, hint=hint)
+    why = next((why for why, wrong in mistakes for _, w_qkv in layouts if same(wrong(w_qkv))), "")
+    checks.close(got, wants[0][1], what, atol=1e-4, hint=why or hint)
 
 
 @pytest.mark.parametrize("batch, tokens, heads, dim_head", [(1, 5, 4, 8), (3, 17, 2, 16), (2, 50, 4, 64)])
@@ -163,7 +206,7 @@ def test_attention_matches_reference(submission, reference, batch, tokens, heads
                        layouts, lambda w: reference.attention_from_weights(x, w, w_out, b_out, heads, dim_head)[0],
                        f"Attention(32, heads={heads}, dim_head={dim_head}) output",
                        "softmax(q k^T * dim_head ** -0.5) over the keys, times v, heads merged, then to_out",
-                       record_property)
+                       record_property, attention_mistakes(x, w_out, b_out, heads, dim_head, 32))
 
 
 @pytest.mark.question("attention", points=1)
@@ -180,7 +223,8 @@ def test_attention_matches_torch_sdpa(submission, gen, record_property):
         mixed = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 7, heads * dim_head)
         return F.linear(mixed, w_out, b_out)
 
-    matches_one_layout(attn(x, no_grad=True), layouts, sdpa, "Attention output", "", record_property)
+    matches_one_layout(attn(x, no_grad=True), layouts, sdpa, "Attention output", "", record_property,
+                       attention_mistakes(x, w_out, b_out, heads, dim_head, 16))
 
 
 @pytest.mark.question("attention", points=0.5)
@@ -259,5 +303,13 @@ def test_transformer_matches_reference(submission, reference, gen):
     x = torch.randn(2, 9, 16, generator=gen)
     with torch.no_grad():
         want = ref(x)
-    checks.close(t(x, no_grad=True), want, "Transformer(depth=3) output", atol=1e-4,
-                 hint="each layer once, in order: x = attn(x) + x, then x = ff(x) + x")
+    got = checks.shape(t(x, no_grad=True), tuple(want.shape), "Transformer(depth=3) output")
+    with torch.no_grad():
+        plain = x
+        for attn, ff in ref.layers:
+            plain = ff(attn(plain))
+    hint = "each layer once, in order: x = attn(x) + x, then x = ff(x) + x"
+    if torch.allclose(got.double(), plain.double(), atol=1e-4, rtol=1e-4):
+        hint = ("the residual connections are missing: each block adds its input back, x = attn(x) + x, then "
+                "x = ff(x) + x")
+    checks.close(got, want, "Transformer(depth=3) output", atol=1e-4, hint=hint)

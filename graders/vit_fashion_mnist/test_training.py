@@ -198,7 +198,12 @@ def test_evaluate_reports_loss_and_accuracy(evaluated, eval_data):
     logits, labels = torch.cat(outputs), eval_data["labels"]
     want_loss = nll(logits, labels).item()
     want_acc = (logits.argmax(1) == labels).float().mean().item()
-    assert abs(loss - want_loss) < 1e-4, f"evaluate returned an average loss of {loss:.4f}; it is {want_loss:.4f}"
+    # the batches' mean losses added up and divided by the number of images: each batch counted once, not per image
+    of_means = want_loss * len(batches) / len(labels)
+    why = (": it adds up each batch's mean loss and divides by the number of images; sum every image's loss "
+           "(F.nll_loss(..., reduction=\"sum\")), then divide" if abs(loss - of_means) < 1e-4 else "")
+    assert abs(loss - want_loss) < 1e-4, (
+        f"evaluate returned an average loss of {loss:.4f}; it is {want_loss:.4f}{why}")
     assert abs(acc - want_acc) < 1e-6, (
         f"evaluate returned accuracy {acc:.4f}; the predictions' accuracy is {want_acc:.4f} (a fraction between 0 "
         "and 1)")
