@@ -247,3 +247,25 @@ ROUND_TWO = [
 ]
 
 VARIANTS += ROUND_TWO
+
+# Written in the 2026-12-01 round but never graded to the end: the machine ran at load 12-20 and every run of the
+# corpus was cut short. Out of the corpus until one quiet run of `pytest tests/test_variants.py -k bert_gru_sentiment`
+# confirms (or corrects) each expectation; then delete its name here.
+PENDING = {
+    'q2-ok_hstack_final_states',
+    'q2-ok_last_two_states_sliced',
+    'q2-ok_freeze_requires_grad_on_bert',
+    'q2-wrong_freeze_only_the_encoder',
+    'q2-wrong_freeze_never_applied',
+    'q3-ok_zero_grad_set_to_none',
+    'q3-wrong_evaluate_without_eval_mode',
+    'q3-ok_fit_timed_with_perf_counter',
+    'q3-wrong_fit_saves_when_lower_than_previous',
+    'q4-ok_predict_as_seed_000',
+    'q4-ok_predict_tokenizer_encode',
+    'q4-wrong_predict_no_sigmoid',
+    'q4-wrong_predict_sigmoid_twice',
+    'q4-wrong_predict_cut_to_max_length',
+}
+assert PENDING <= {v.name for v in VARIANTS}, PENDING - {v.name for v in VARIANTS}
+VARIANTS = [v for v in VARIANTS if v.name not in PENDING]

@@ -265,3 +265,18 @@ VARIANTS = [
     *CLASSIFIER,
     *TRAINING,
 ]
+
+# Written in the 2026-12-01 round but never graded to the end: the machine ran at load 12-20 and every run of the
+# corpus was cut short. Out of the corpus until one quiet run of `pytest tests/test_variants.py -k rnn_sentiment`
+# confirms (or corrects) each expectation; then delete its name here.
+PENDING = {
+    'wrong_build_vocab_min_freq_exclusive',
+    'wrong_tokenize_drops_unknown_words',
+    'wrong_lstm_forget_gate_for_input_gate',
+    'wrong_lstm_h_without_tanh',
+    'wrong_lstm_returns_c_for_h',
+    'wrong_classifier_sigmoid_missing',
+    'wrong_evaluate_never_calls_model_eval',
+}
+assert PENDING <= {v.name for v in VARIANTS}, PENDING - {v.name for v in VARIANTS}
+VARIANTS = [v for v in VARIANTS if v.name not in PENDING]

@@ -314,3 +314,22 @@ TRAINING_BY_EFFECT = [
 ]
 
 VARIANTS += TRAINING_BY_EFFECT
+
+# Written in the 2026-12-01 round but never graded to the end: the machine ran at load 12-20 and every run of the
+# corpus was cut short. Out of the corpus until one quiet run of `pytest tests/test_variants.py -k vit_fashion_mnist`
+# confirms (or corrects) each expectation; then delete its name here.
+PENDING = {
+    'bv-wrong_attention_scaled_by_dim',
+    'tr-ok_train_epoch_zero_grad_set_to_none',
+    'tr-ok_train_epoch_loss_modules',
+    'tr-ok_evaluate_inference_mode',
+    'tr-ok_evaluate_counts_images_seen',
+    'tr-ok_evaluate_cross_entropy_sum',
+    'tr-wrong_train_epoch_no_train_mode',
+    'tr-wrong_train_epoch_step_before_backward',
+    'tr-wrong_evaluate_no_eval_mode',
+    'tr-wrong_evaluate_batch_means_over_images',
+    'tr-wrong_evaluate_accuracy_percent',
+}
+assert PENDING <= {v.name for v in VARIANTS}, PENDING - {v.name for v in VARIANTS}
+VARIANTS = [v for v in VARIANTS if v.name not in PENDING]
