@@ -10,7 +10,7 @@ from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
 from gradekit.runner import grade_notebook
 
-from e2e_examples import grade_examples, question
+from e2e_examples import grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +47,8 @@ MESSAGES = {
                                                      "more, what a linear layer over 256 time steps adds",
     ("classifier_over_padded_steps", "learning"): "the threshold is 85%",
     ("gru_as_embedding", "gru_classifier"): "(`embedding` is a recurrent layer, not an embedding)",
+    ("gru_as_embedding", "param_count"): "has 62,002 trainable parameters, expected 64,675",
+    ("gru_as_embedding", "learning"): "embedded = self.dropout(self.embedding(ids))",
     ("label_as_string", "dataset"): "is the string",
     ("label_as_string", "train_and_test"): "a 'label' that is not an integer (see Q2)",
     ("label_as_string", "report_rerun"): "too many dimensions 'str'",
@@ -157,3 +159,7 @@ def test_real_data_option_reads_that_data_and_calibrates_on_it(tmp_path, monkeyp
     assert all(c.passed for c in machine), [c.message for c in machine if not c.passed]
     learn = [c for c in result.checks if c.question == "learning"]
     assert learn and all("the reference reaches" in c.message for c in learn)
+
+
+def test_every_deduction_has_its_message_asserted():
+    assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
