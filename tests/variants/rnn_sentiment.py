@@ -1,7 +1,7 @@
 """rnn_sentiment's verdict corpus: correct-but-different variants (full marks) and wrong ones (the broken
 question loses what the mistake costs), each one change to the solution."""
 
-from variants import Variant
+from variants import Variant, graded
 
 # -- Q7 train, judged by its effect (issue 11 class 1), and what a train or evaluate that does nothing earns (4) --
 # In the solution's cell train comes before evaluate, and an edit applies to the first occurrence: an edit of a line
@@ -278,5 +278,4 @@ PENDING = {
     'wrong_classifier_sigmoid_missing',
     'wrong_evaluate_never_calls_model_eval',
 }
-assert PENDING <= {v.name for v in VARIANTS}, PENDING - {v.name for v in VARIANTS}
-VARIANTS = [v for v in VARIANTS if v.name not in PENDING]
+VARIANTS = graded(VARIANTS, PENDING)
