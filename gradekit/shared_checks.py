@@ -127,15 +127,38 @@ def _record(m, args, kwargs, output):
                   "output": output.detach().clone() if isinstance(output, torch.Tensor) else None})
 hook = model.register_forward_hook(_record, with_kwargs=True)
 """
-RUN_TRAIN_OR_EVALUATE = RECORD_CALLS + """
+# The student's own binary_accuracy, where the notebook has one, is watched during the call as the model is: what it
+# was given and what it said, so that train or evaluate are not charged for a mistake that is binary_accuracy's.
+RECORD_ACCURACY = """
+accuracy_calls = []
+_scope = getattr(train if which == "train" else evaluate, "__globals__", {})
+_accuracy = _scope.get("binary_accuracy")
+def _recording_accuracy(*args, **kwargs):
+    value = _accuracy(*args, **kwargs)
+    given = [*args, *kwargs.values()]
+    if len(given) == 2 and all(isinstance(t, torch.Tensor) for t in given):
+        try:
+            said = float(value)
+        except Exception:
+            said = None
+        accuracy_calls.append({"preds": given[0].detach().clone(), "y": given[1].detach().clone(), "value": said})
+    return value
+if callable(_accuracy):
+    _scope["binary_accuracy"] = _recording_accuracy
+"""
+RUN_TRAIN_OR_EVALUATE = RECORD_CALLS + RECORD_ACCURACY + """
 before = {k: v.clone() for k, v in gk_state_dict(model).items()}
 optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-if which == "train":
-    model.eval()
-    returned = train(model, batches, optimizer, criterion)
-else:
-    model.train()
-    returned = evaluate(model, batches, criterion)
+try:
+    if which == "train":
+        model.eval()
+        returned = train(model, batches, optimizer, criterion)
+    else:
+        model.train()
+        returned = evaluate(model, batches, criterion)
+finally:
+    if callable(_accuracy):
+        _scope["binary_accuracy"] = _accuracy
 hook.remove()
 after = {k: v.clone() for k, v in gk_state_dict(model).items()}
 has_grad = [n for n, p in gk_parameters(model) if p.grad is not None and bool(p.grad.abs().sum() > 0)]
@@ -178,6 +201,45 @@ def outputs_per_batch(calls: list[Call], n: int) -> list[torch.Tensor] | None:
 Score = Callable[[torch.Tensor, tuple], tuple[float, float]]  # (model output, batch) -> (loss, accuracy)
 
 
+Accuracy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # binary_accuracy(preds, y), the reference's
+
+
+@dataclass(frozen=True)
+class AccuracyCall:
+    """One call of the student's binary_accuracy during a train or evaluate run: what it was given, what it said."""
+
+    preds: torch.Tensor
+    y: torch.Tensor
+    value: float | None  # None: what it returned is not a number
+
+
+def accuracy_calls(out: dict) -> list[AccuracyCall]:
+    """The binary_accuracy calls a probe run recorded (none where the assignment has no binary_accuracy)."""
+    rows = out.get("accuracy_calls", [])
+    if not (isinstance(rows, list) and all(
+            isinstance(r, dict) and isinstance(r.get("preds"), torch.Tensor) and isinstance(r.get("y"), torch.Tensor)
+            and (r.get("value") is None or isinstance(r["value"], float)) for r in rows)):
+        pytest.fail("the graders' record of how your function called binary_accuracy could not be read back from "
+                    "your kernel; run your notebook from the top and check that it does not change torch")
+    return [AccuracyCall(r["preds"], r["y"], r["value"]) for r in rows]
+
+
+def said_by_own_binary_accuracy(out: dict, returned_acc: float, want_acc: float, n: int,
+                                accuracy: Accuracy | None) -> bool:
+    """Whether an accuracy that is not the predictions' own is the mean of what the student's binary_accuracy said,
+    one call per batch, on inputs for which the reference `accuracy` gives the predictions' accuracy. The function
+    then did its job, and the figure is wrong because binary_accuracy is, which its own question charges."""
+    calls = accuracy_calls(out)
+    if accuracy is None or len(calls) != n or any(c.value is None for c in calls):
+        return False
+    try:
+        given = sum(float(accuracy(c.preds, c.y)) for c in calls) / n
+    except RuntimeError:  # inputs whose shapes do not go together: not what the notebook gives it
+        return False
+    said = sum(c.value for c in calls) / n  # type: ignore[misc]
+    return abs(given - want_acc) < 1e-4 and abs(returned_acc - said) < 1e-4
+
+
 def figures_of(outputs: list[torch.Tensor], batches: list[tuple], score: Score) -> tuple[float, float]:
     """Mean (loss, accuracy) over batches of the outputs the model gave, as the notebook defines both."""
     scored = [score(o, b) for o, b in zip(outputs, batches, strict=True)]
@@ -211,16 +273,18 @@ def states(out: dict) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
 
 def train_returned_its_loss(name: str, out: dict, batches: list[tuple], score: Score,
                             trained_on: Callable[[torch.Tensor, tuple], torch.Tensor] | None = None,
-                            wrong_losses: tuple[Loss, ...] = ()) -> None:
-    """train's returned loss is the mean of the losses of the predictions it trained on (so no constant passes),
-    and its accuracy a fraction. The accuracy itself is judged where evaluate's is, against the predictions. A train
-    that trained on one of `wrong_losses` and returned its mean is charged for that once, by the epoch's check, not
-    again here; `trained_on` maps a recorded output to what the losses take (the notebook's squeeze, say)."""
+                            wrong_losses: tuple[Loss, ...] = (), accuracy: Accuracy | None = None,
+                            hint: str = "") -> None:
+    """train's returned loss and accuracy are the means over batches of those of the predictions it trained on (so
+    no constant passes). A train that trained on one of `wrong_losses` and returned its mean is charged for that
+    once, by the epoch's check, not again here; `trained_on` maps a recorded output to what the losses take (the
+    notebook's squeeze, say). An accuracy that is the mean of what a wrong binary_accuracy said is binary_accuracy's
+    mistake, not train's (`accuracy` is the reference binary_accuracy)."""
     loss, acc = returned_loss_and_accuracy(name, out["returned"])
     outputs = outputs_per_batch(recorded_calls(out), len(batches))
     assert outputs is not None, f"{name} did not give every batch to the model, so the loss it returned measures " \
                                 "nothing: call the model on each batch of the iterator"
-    want_loss, _ = figures_of(outputs, batches, score)
+    want_loss, want_acc = figures_of(outputs, batches, score)
     prepare = trained_on or (lambda o, b: o)
     with torch.no_grad():
         own = [sum(w.of(prepare(o, b), b).item() for o, b in zip(outputs, batches, strict=True)) / len(batches)
@@ -230,7 +294,9 @@ def train_returned_its_loss(name: str, out: dict, batches: list[tuple], score: S
     assert abs(loss - want_loss) < 1e-4 * max(1.0, abs(want_loss)), (
         f"{name} returned a mean loss of {loss:.4f}; the mean of its batches' losses is {want_loss:.4f}: add up "
         "loss.item() for each batch and divide by the number of batches")
-    assert 0 <= acc <= 1, f"{name} returned an accuracy of {acc:.4g}: return the mean accuracy, between 0 and 1"
+    assert abs(acc - want_acc) < 1e-4 or said_by_own_binary_accuracy(out, acc, want_acc, len(batches), accuracy), (
+        f"{name} returned an accuracy of {acc:.4f}; the mean accuracy of the predictions it trained on is "
+        f"{want_acc:.4f}: add up each batch's accuracy and divide by the number of batches{hint}")
 
 
 def evaluate_did_its_job(out: dict, batches: list[tuple], score: Score) -> None:
@@ -264,9 +330,11 @@ def evaluate_ran_without_gradient_in_eval_mode(out: dict, batches: list[tuple], 
     assert not out["has_grad"], "evaluate computed gradients (loss.backward()); it must only measure"
 
 
-def evaluate_reported_its_figures(out: dict, batches: list[tuple], score: Score, hint: str = "") -> None:
+def evaluate_reported_its_figures(out: dict, batches: list[tuple], score: Score, hint: str = "",
+                                  accuracy: Accuracy | None = None) -> None:
     """evaluate's returned loss and accuracy are the means over batches of the model's predictions' loss and
-    accuracy (the predictions it was given during the call)."""
+    accuracy (the predictions it was given during the call), or, for the accuracy, the mean of what a wrong
+    binary_accuracy said of them (that mistake is binary_accuracy's; `accuracy` is the reference's)."""
     loss, acc = returned_loss_and_accuracy("evaluate", out["returned"])
     outputs = outputs_per_batch(recorded_calls(out), len(batches))
     assert outputs is not None, ("evaluate did not give every batch to the model: call the model on each batch of "
@@ -274,7 +342,7 @@ def evaluate_reported_its_figures(out: dict, batches: list[tuple], score: Score,
     want_loss, want_acc = figures_of(outputs, batches, score)
     assert abs(loss - want_loss) < 1e-4 * max(1.0, abs(want_loss)), (
         f"evaluate returned loss {loss:.4f}; the mean batch loss is {want_loss:.4f}")
-    assert abs(acc - want_acc) < 1e-4, (
+    assert abs(acc - want_acc) < 1e-4 or said_by_own_binary_accuracy(out, acc, want_acc, len(batches), accuracy), (
         f"evaluate returned accuracy {acc:.4f}; the predictions' mean batch accuracy is {want_acc:.4f}{hint}")
 
 

@@ -42,7 +42,8 @@ model = _Probe()
 batches = [_Batch(*b) for b in data]
 criterion = nn.BCEWithLogitsLoss()
 """ + shared_checks.RUN_TRAIN_OR_EVALUATE + """
-result = {"returned": returned, "before": before, "after": after, "calls": calls, "has_grad": has_grad}
+result = {"returned": returned, "before": before, "after": after, "calls": calls, "has_grad": has_grad,
+          "accuracy_calls": accuracy_calls}
 """
 
 
@@ -129,7 +130,7 @@ def test_train_takes_one_step_per_batch(trained, epoch):
 
 
 @pytest.mark.question("train", points=0.5)
-def test_train_in_training_mode_returns_its_loss(trained, batches):
+def test_train_in_training_mode_returns_its_loss(trained, batches, reference):
     """train trains in training mode and returns the mean of its batches' losses"""
     assert shared_checks.changed_weights(trained), (
         "train: no weight changed, so the model was not trained in any mode; call loss.backward() and "
@@ -137,7 +138,8 @@ def test_train_in_training_mode_returns_its_loss(trained, batches):
     calls = shared_checks.recorded_calls(trained)
     assert calls and all(c.training for c in calls if c.grad), "train: call model.train() first"
     shared_checks.train_returned_its_loss("train", trained, batches, score,
-                                         trained_on=lambda x, b: x.reshape(b[1].shape), wrong_losses=WRONG_LOSSES)
+                                         trained_on=lambda x, b: x.reshape(b[1].shape), wrong_losses=WRONG_LOSSES,
+                                         accuracy=reference.binary_accuracy)
 
 
 @pytest.mark.question("train", points=1.5)
@@ -180,6 +182,6 @@ def test_evaluate_without_gradient_in_eval_mode(evaluated, batches):
 
 
 @pytest.mark.question("evaluate", points=1)
-def test_evaluate_reports_true_loss_and_accuracy(evaluated, batches):
+def test_evaluate_reports_true_loss_and_accuracy(evaluated, batches, reference):
     """evaluate's loss and accuracy are those of the model's predictions"""
-    shared_checks.evaluate_reported_its_figures(evaluated, batches, score)
+    shared_checks.evaluate_reported_its_figures(evaluated, batches, score, accuracy=reference.binary_accuracy)

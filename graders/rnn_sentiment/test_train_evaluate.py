@@ -44,7 +44,8 @@ model = _Probe(vocab_size)
 batches = [_Batch(*b) for b in data]
 criterion = nn.BCELoss()
 """ + shared_checks.RUN_TRAIN_OR_EVALUATE + """
-result = {"returned": returned, "before": before, "after": after, "calls": calls, "has_grad": has_grad}
+result = {"returned": returned, "before": before, "after": after, "calls": calls, "has_grad": has_grad,
+          "accuracy_calls": accuracy_calls}
 """
 
 
@@ -97,6 +98,10 @@ SIGNATURES = {
 }
 
 
+# The model returns probabilities and binary_accuracy takes logits: the usual way an accuracy goes wrong here.
+LOGITS_HINT = " (binary_accuracy takes logits: give it torch.logit(predictions, eps=1e-6))"
+
+
 def run_probe(submission, which, batches, vocab_size, seed):
     return submission.run(PROBE, what=SIGNATURES[which], name=which, which=which, data=batches,
                           seed=seed % 1_000_003, vocab_size=vocab_size, lr=LR)
@@ -130,9 +135,10 @@ def test_train_uses_training_mode(trained):
 
 
 @pytest.mark.question(Q, points=0.5)
-def test_train_returns_mean_loss_and_accuracy(trained, batches):
-    """train returns the mean of its batches' losses, and an accuracy in [0, 1]"""
-    shared_checks.train_returned_its_loss("train", trained, batches, score, wrong_losses=WRONG_LOSSES)
+def test_train_returns_mean_loss_and_accuracy(trained, batches, reference):
+    """train returns the means of its batches' losses and accuracies"""
+    shared_checks.train_returned_its_loss("train", trained, batches, score, wrong_losses=WRONG_LOSSES,
+                                         accuracy=reference.binary_accuracy, hint=LOGITS_HINT)
 
 
 @pytest.mark.question(Q, points=0.5)
@@ -148,8 +154,7 @@ def test_evaluate_without_gradient_in_eval_mode(evaluated, batches):
 
 
 @pytest.mark.question(Q, points=1)
-def test_evaluate_reports_true_loss_and_accuracy(evaluated, batches):
+def test_evaluate_reports_true_loss_and_accuracy(evaluated, batches, reference):
     """evaluate's loss and accuracy are those of the model's predictions"""
-    shared_checks.evaluate_reported_its_figures(
-        evaluated, batches, score,
-        hint=" (check binary_accuracy, and give it logits: torch.logit(predictions, eps=1e-6))")
+    shared_checks.evaluate_reported_its_figures(evaluated, batches, score, hint=LOGITS_HINT,
+                                                accuracy=reference.binary_accuracy)
