@@ -1,5 +1,7 @@
 """Q2 tokenize: the same ids as the reference, given the reference's vocabulary."""
 
+import string
+
 import pytest
 
 import reference.rnn_sentiment as ref
@@ -41,14 +43,26 @@ def student_tokens(submission, student_hparams, vocab, text):
     return tokens
 
 
+def with_unknown_word(text: str, vocab: dict, rng) -> str:
+    """`text` with a made-up word (a name, a typo: in no vocabulary) put among its first words, as real reviews
+    have them; the generator's reviews use only words the vocabulary holds, where dropping unknown words or giving
+    them another id cannot show."""
+    while (word := "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 9)))) in vocab:
+        pass
+    words = text.split(" ")
+    words.insert(rng.randint(0, min(len(words), 8)), word)
+    return " ".join(words)
+
+
 @pytest.mark.question(Q, points=2)
 def test_matches_reference_on_fresh_reviews(submission, student_hparams, reference, hparams, ref_vocab, pyrng):
     """Gives the reference's ids on reviews drawn at grading time"""
     for review in generate_corpus(20, seed=pyrng.randrange(10**6)):
-        got = student_tokens(submission, student_hparams, ref_vocab, review.text)
-        expected = reference.tokenize(ref_vocab, hparams, review.text)
-        assert got == expected, mismatch(ref_vocab, hparams, review.text, got, expected,
-                                         f"tokenize({review.text[:60]!r}...) gave {got[:12]}..., expected "
+        text = with_unknown_word(review.text, ref_vocab, pyrng)
+        got = student_tokens(submission, student_hparams, ref_vocab, text)
+        expected = reference.tokenize(ref_vocab, hparams, text)
+        assert got == expected, mismatch(ref_vocab, hparams, text, got, expected,
+                                         f"tokenize({text[:60]!r}...) gave {got[:12]}..., expected "
                                          f"{expected[:12]}...")
 
 
