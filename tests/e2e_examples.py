@@ -1,10 +1,12 @@
 """Grading an assignment's bundled example submissions, for the end-to-end tests of every assignment."""
 
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
+from gradekit.formatting import format_number
 from gradekit.results import QuestionResult, SubmissionResult
 
 
@@ -29,3 +31,68 @@ def unasserted_deductions(expected: dict[str, dict[str, float]], full: dict[str,
     everything as "not implemented", has a test of its own)."""
     return [(student, q) for student, scores in expected.items() if scores != dict.fromkeys(full, 0)
             for q, points in scores.items() if points < full[q] and (student, q) not in messages]
+
+
+class _FeedbackPage(HTMLParser):
+    """What a feedback page shows per question: the score line and the messages under "What to fix", as text (the
+    page's own markup: one <section data-question> per question, its score in p.q-score > strong, each message a
+    p.message)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.shown: dict[str, tuple[str, list[str]]] = {}
+        self._question: str | None = None
+        self._into: list[str] | None = None  # the text being read, while inside a score or a message
+        self._in_score_line = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "section" and a.get("data-question"):
+            self._question = a["data-question"]
+            self.shown[self._question] = ("", [])
+        elif self._question and tag == "p" and "q-score" in classes:
+            self._in_score_line = True
+        elif self._question and tag == "strong" and self._in_score_line:
+            self._into = []
+        elif self._question and tag == "p" and "message" in classes:
+            self._into = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._question is None:
+            return
+        score, messages = self.shown[self._question]
+        if tag == "strong" and self._in_score_line and self._into is not None:
+            self.shown[self._question] = ("".join(self._into), messages)
+            self._into = None
+        elif tag == "p" and self._in_score_line:
+            self._in_score_line = False
+        elif tag == "p" and self._into is not None:
+            messages.append("".join(self._into))
+            self._into = None
+        elif tag == "section":
+            self._question = None
+
+    def handle_data(self, data: str) -> None:
+        if self._into is not None:
+            self._into.append(data)
+
+
+def feedback_shown(page: Path) -> dict[str, tuple[str, list[str]]]:
+    """question id -> (the score shown, e.g. "3.5 / 5", the messages listed), read from a written feedback page."""
+    parser = _FeedbackPage()
+    parser.feed(page.read_text())
+    return parser.shown
+
+
+def feedback_expected(result: SubmissionResult) -> dict[str, tuple[str, list[str]]]:
+    """What the feedback page of `result` must show: every question's points and every message, in order."""
+    return {q.id: (f"{format_number(q.points, 2)} / {format_number(q.max_points, 2)}", q.messages)
+            for q in result.questions()}
+
+
+def feedback_against_result(reports: Path, student: str) -> tuple[dict, dict]:
+    """(what the student's feedback page shows, what its results file says it must), from a batch's reports
+    folder: the two are written together, so a later regrade (a TA's points) changes both."""
+    result = SubmissionResult.read_json(reports / "results" / f"{student}.json")
+    return feedback_shown(reports / "feedback" / f"{student}.html"), feedback_expected(result)

@@ -5,7 +5,7 @@ import pytest
 
 from gradekit.results import SubmissionResult
 
-from e2e_examples import grade_examples, question, unasserted_deductions
+from e2e_examples import feedback_against_result, grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +41,13 @@ MESSAGES = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, SubmissionResult]:
-    return grade_examples("bert_gru_sentiment", tmp_path_factory.mktemp("reports"))
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def graded(reports) -> dict[str, SubmissionResult]:
+    return grade_examples("bert_gru_sentiment", reports)
 
 
 @pytest.mark.parametrize("student", EXPECTED)
@@ -75,3 +80,11 @@ def test_learning_check_reports_the_accuracy(graded):
 
 def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
+    """The page a student reads shows what the grading found: each question's points and each message, in order."""
+    assert student in graded
+    shown, expected = feedback_against_result(reports, student)
+    assert shown == expected

@@ -10,7 +10,7 @@ from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
 from gradekit.runner import grade_notebook
 
-from e2e_examples import grade_examples, question, unasserted_deductions
+from e2e_examples import feedback_against_result, grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -163,3 +163,11 @@ def test_real_data_option_reads_that_data_and_calibrates_on_it(tmp_path, monkeyp
 
 def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
+    """The page a student reads shows what the grading found: each question's points and each message, in order."""
+    assert student in graded
+    shown, expected = feedback_against_result(reports, student)
+    assert shown == expected

@@ -6,7 +6,7 @@ import pytest
 from gradekit.config import load_assignment
 from gradekit.results import SubmissionResult
 
-from e2e_examples import grade_examples, question, unasserted_deductions
+from e2e_examples import feedback_against_result, grade_examples, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +44,13 @@ MESSAGES = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, SubmissionResult]:
-    return grade_examples("vit_fashion_mnist", tmp_path_factory.mktemp("reports"))
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def graded(reports) -> dict[str, SubmissionResult]:
+    return grade_examples("vit_fashion_mnist", reports)
 
 
 @pytest.mark.parametrize("student", EXPECTED)
@@ -98,3 +103,11 @@ def test_real_data_option_reads_fashion_mnist_layout(tmp_path, monkeypatch):
 
 def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
+    """The page a student reads shows what the grading found: each question's points and each message, in order."""
+    assert student in graded
+    shown, expected = feedback_against_result(reports, student)
+    assert shown == expected
