@@ -45,10 +45,3 @@ def apply(nb: nbformat.NotebookNode, variant: Variant) -> nbformat.NotebookNode:
         variant.build(nb)
     return nb
 
-
-def graded(variants: list[Variant], pending: set[str]) -> list[Variant]:
-    """The variants without those still `pending` (written, not yet graded to the end); every pending name must
-    be one of them, so a renamed variant cannot slip back in unnoticed."""
-    names = {v.name for v in variants}
-    assert pending <= names, pending - names
-    return [v for v in variants if v.name not in pending]

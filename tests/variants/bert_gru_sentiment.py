@@ -11,7 +11,7 @@ evaluate 3, training_loop 3.5 (every epoch 1, the best model saved 2, the histor
 accuracy_threshold 3.
 """
 
-from variants import Variant, graded
+from variants import Variant
 
 # -- pieces of the solution that the edits change ---------------------------------------------------------
 
@@ -209,6 +209,15 @@ ROUND_TWO = [
             edits=(("\nfreeze_bert(model)\n", "\n"),),
             lost={"param_count_frozen": 1}, says=(("param_count_frozen", "call freeze_bert(model)"),)),
     # -- Q3 binary_accuracy, train, evaluate, fit ------------------------------------------------------------------
+    Variant("q3-wrong_binary_accuracy_without_sigmoid", "rounding a logit is not rounding its probability; train "
+            "and evaluate average what binary_accuracy says, as they should, and are not charged for its mistake",
+            edits=(("    rounded = torch.round(torch.sigmoid(preds))", "    rounded = torch.round(preds)"),),
+            lost={"binary_accuracy": 4}, says=(("binary_accuracy", "apply a sigmoid before rounding"),)),
+    Variant("q3-wrong_train_accuracy_of_probabilities", "binary_accuracy takes logits: on probabilities every "
+            "prediction rounds to 1, so train reports the share of positive labels",
+            edits=(("        acc = binary_accuracy(predictions, batch.label)\n        loss.backward()",
+                    "        acc = binary_accuracy(torch.sigmoid(predictions), batch.label)\n        loss.backward()"),),
+            lost={"train": 0.5}, says=(("train", "the mean accuracy of the predictions it trained on"),)),
     Variant("q3-ok_zero_grad_set_to_none", "set_to_none=True clears the gradients as well",
             edits=((TRAIN_ZERO, "        optimizer.zero_grad(set_to_none=True)\n"),)),
     Variant("q3-wrong_evaluate_without_eval_mode", "evaluate in train mode measures with dropout on",
@@ -247,24 +256,3 @@ ROUND_TWO = [
 ]
 
 VARIANTS += ROUND_TWO
-
-# Written in the 2026-12-01 round but never graded to the end: the machine ran at load 12-20 and every run of the
-# corpus was cut short. Out of the corpus until one quiet run of `pytest tests/test_variants.py -k bert_gru_sentiment`
-# confirms (or corrects) each expectation; then delete its name here.
-PENDING = {
-    'q2-ok_hstack_final_states',
-    'q2-ok_last_two_states_sliced',
-    'q2-ok_freeze_requires_grad_on_bert',
-    'q2-wrong_freeze_only_the_encoder',
-    'q2-wrong_freeze_never_applied',
-    'q3-ok_zero_grad_set_to_none',
-    'q3-wrong_evaluate_without_eval_mode',
-    'q3-ok_fit_timed_with_perf_counter',
-    'q3-wrong_fit_saves_when_lower_than_previous',
-    'q4-ok_predict_as_seed_000',
-    'q4-ok_predict_tokenizer_encode',
-    'q4-wrong_predict_no_sigmoid',
-    'q4-wrong_predict_sigmoid_twice',
-    'q4-wrong_predict_cut_to_max_length',
-}
-VARIANTS = graded(VARIANTS, PENDING)

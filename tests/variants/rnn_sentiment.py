@@ -1,7 +1,7 @@
 """rnn_sentiment's verdict corpus: correct-but-different variants (full marks) and wrong ones (the broken
 question loses what the mistake costs), each one change to the solution."""
 
-from variants import Variant, graded
+from variants import Variant
 
 # -- Q7 train, judged by its effect (issue 11 class 1), and what a train or evaluate that does nothing earns (4) --
 # In the solution's cell train comes before evaluate, and an edit applies to the first occurrence: an edit of a line
@@ -63,10 +63,19 @@ TRAINING = [
     Variant("wrong_evaluate_returns_constants", "an evaluate that measures nothing earns nothing for changing nothing",
             edits=((EVALUATE_START, "    return 0.69, 0.5\n" + EVALUATE_START),),
             lost={"train_evaluate": 2.5}, says=(("train_evaluate", "evaluate never called the model"),)),
-    Variant("wrong_binary_accuracy_always_one", "a constant accuracy measures nothing (issue 11 class 4)",
+    Variant("wrong_binary_accuracy_always_one", "a constant accuracy measures nothing (issue 11 class 4); train "
+            "and evaluate average what it says, as they should, and are not charged for its mistake",
             edits=((ACCURACY, "    return torch.tensor(1.0)"),),
-            lost={"binary_accuracy": 4, "train_evaluate": 1},
+            lost={"binary_accuracy": 4},
             says=(("binary_accuracy", "binary_accuracy gave 1.0000"),)),
+    Variant("wrong_train_accuracy_of_probabilities", "binary_accuracy takes logits: on probabilities every "
+            "prediction rounds to 1, so train reports the share of positive labels, not its accuracy",
+            edits=((TRAIN_BODY, TRAIN_BODY.replace("torch.logit(predictions, eps=1e-6)", "predictions")),),
+            lost={"train_evaluate": 0.5}, says=(("train_evaluate", "binary_accuracy takes logits"),)),
+    Variant("ok_train_accuracy_by_hand", "a probability above 0.5 against the label is binary_accuracy's answer",
+            edits=((TRAIN_BODY, TRAIN_BODY.replace(
+                "binary_accuracy(torch.logit(predictions, eps=1e-6), batch.label)",
+                "((predictions > 0.5).float() == batch.label).float().mean()")),)),
     Variant("wrong_template_train_evaluate_accuracy_constants",
             "issue 11's template: train and evaluate return constants, binary_accuracy 1.0; nothing done earns nothing",
             edits=((TRAIN_START, "    return 0.5, 0.5\n" + TRAIN_START),
@@ -265,17 +274,3 @@ VARIANTS = [
     *CLASSIFIER,
     *TRAINING,
 ]
-
-# Written in the 2026-12-01 round but never graded to the end: the machine ran at load 12-20 and every run of the
-# corpus was cut short. Out of the corpus until one quiet run of `pytest tests/test_variants.py -k rnn_sentiment`
-# confirms (or corrects) each expectation; then delete its name here.
-PENDING = {
-    'wrong_build_vocab_min_freq_exclusive',
-    'wrong_tokenize_drops_unknown_words',
-    'wrong_lstm_forget_gate_for_input_gate',
-    'wrong_lstm_h_without_tanh',
-    'wrong_lstm_returns_c_for_h',
-    'wrong_classifier_sigmoid_missing',
-    'wrong_evaluate_never_calls_model_eval',
-}
-VARIANTS = graded(VARIANTS, PENDING)
