@@ -3,10 +3,12 @@
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
 from gradekit.formatting import format_number
+from gradekit.report import check_status
 from gradekit.results import QuestionResult, SubmissionResult
 
 
@@ -34,42 +36,54 @@ def unasserted_deductions(expected: dict[str, dict[str, float]], full: dict[str,
 
 
 class _FeedbackPage(HTMLParser):
-    """What a feedback page shows per question: the score line and the messages under "What to fix", as text (the
-    page's own markup: one <section data-question> per question, its score in p.q-score > strong, each message a
-    p.message)."""
+    """What a feedback page shows per question: the score line, the messages under "What to fix" and each check's
+    name and status, as text (the page's own markup: one <section data-question> per question, its score in
+    p.q-score > strong, each message a p.message, each check an li.check with its status as a class and its name in
+    span.check-name)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.shown: dict[str, tuple[str, list[str]]] = {}
+        self.shown: dict[str, Shown] = {}
         self._question: str | None = None
-        self._into: list[str] | None = None  # the text being read, while inside a score or a message
+        self._into: list[str] | None = None  # the text being read, while inside a score, a message or a name
+        self._reading = ""  # which of the three
         self._in_score_line = False
+        self._status = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         classes = (a.get("class") or "").split()
         if tag == "section" and a.get("data-question"):
             self._question = a["data-question"]
-            self.shown[self._question] = ("", [])
-        elif self._question and tag == "p" and "q-score" in classes:
+            self.shown[self._question] = Shown("", [], [])
+        elif self._question is None:
+            return
+        elif tag == "p" and "q-score" in classes:
             self._in_score_line = True
-        elif self._question and tag == "strong" and self._in_score_line:
-            self._into = []
-        elif self._question and tag == "p" and "message" in classes:
-            self._into = []
+        elif tag == "strong" and self._in_score_line:
+            self._into, self._reading = [], "score"
+        elif tag == "p" and "message" in classes:
+            self._into, self._reading = [], "message"
+        elif tag == "li" and "check" in classes:
+            self._status = next(c for c in classes if c != "check")
+        elif tag == "span" and "check-name" in classes:
+            self._into, self._reading = [], "check"
 
     def handle_endtag(self, tag: str) -> None:
         if self._question is None:
             return
-        score, messages = self.shown[self._question]
-        if tag == "strong" and self._in_score_line and self._into is not None:
-            self.shown[self._question] = ("".join(self._into), messages)
+        shown = self.shown[self._question]
+        if self._into is not None and tag == {"score": "strong", "message": "p", "check": "span"}[self._reading]:
+            text = "".join(self._into)
+            if self._reading == "score":
+                self.shown[self._question] = shown._replace(score=text)
+            elif self._reading == "message":
+                shown.messages.append(text)
+            else:
+                shown.checks.append((text, self._status))
             self._into = None
         elif tag == "p" and self._in_score_line:
             self._in_score_line = False
-        elif tag == "p" and self._into is not None:
-            messages.append("".join(self._into))
-            self._into = None
         elif tag == "section":
             self._question = None
 
@@ -78,16 +92,24 @@ class _FeedbackPage(HTMLParser):
             self._into.append(data)
 
 
-def feedback_shown(page: Path) -> dict[str, tuple[str, list[str]]]:
-    """question id -> (the score shown, e.g. "3.5 / 5", the messages listed), read from a written feedback page."""
+class Shown(NamedTuple):
+    score: str  # "3.5 / 5"
+    messages: list[str]
+    checks: list[tuple[str, str]]  # (name, status class: passed, failed, error, skipped, review, partial)
+
+
+def feedback_shown(page: Path) -> dict[str, Shown]:
+    """question id -> what the written feedback page shows of it."""
     parser = _FeedbackPage()
     parser.feed(page.read_text())
     return parser.shown
 
 
-def feedback_expected(result: SubmissionResult) -> dict[str, tuple[str, list[str]]]:
-    """What the feedback page of `result` must show: every question's points and every message, in order."""
-    return {q.id: (f"{format_number(q.points, 2)} / {format_number(q.max_points, 2)}", q.messages)
+def feedback_expected(result: SubmissionResult) -> dict[str, Shown]:
+    """What the feedback page of `result` must show: every question's points, every message in order, and every
+    check with its status."""
+    return {q.id: Shown(f"{format_number(q.points, 2)} / {format_number(q.max_points, 2)}", q.messages,
+                        [(c.name, check_status(c)[0]) for c in q.checks])
             for q in result.questions()}
 
 

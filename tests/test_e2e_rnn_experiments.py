@@ -171,3 +171,8 @@ def test_feedback_page_shows_every_questions_points_and_messages(reports, graded
     assert student in graded
     shown, expected = feedback_against_result(reports, student)
     assert shown == expected
+
+
+def test_the_solution_passes_every_check(graded):
+    """Not only full points: no check of the solution failed, could not run or was skipped."""
+    assert [c.name for c in graded["solution"].checks if not (c.passed or c.awaiting_ta)] == []

@@ -194,3 +194,8 @@ def test_feedback_page_shows_every_questions_points_and_messages(out_dir, result
     assert student in results
     shown, expected = feedback_against_result(out_dir, student)
     assert shown == expected
+
+
+def test_the_solution_passes_every_check(results):
+    """Not only full points: no check of the solution failed, could not run or was skipped."""
+    assert [c.name for c in results["solution"].checks if not (c.passed or c.awaiting_ta)] == []
