@@ -6,9 +6,11 @@ and this config), `reference/<topic>.py`, and `graders/<name>/`.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,43 +82,62 @@ class Assignment:
         `setup_values(data)` and are written as plain assignments above the assignment's set-up file."""
         if not self.setup_file:
             return ""
-        hook = self._workspace_hook()
-        values = hook.setup_values(data) if hook is not None and hasattr(hook, "setup_values") else {}
-        lines = [f"{name} = {value!r}" for name, value in values.items()]
+        lines = [f"{name} = {value!r}" for name, value in self.hooks.setup_values(data).items()]
         return "\n".join([*lines, (self.folder / self.setup_file).read_text()])
 
-    def _workspace_hook(self) -> Any:
-        """graders/<name>/workspace.py: the assignment's host-side data hooks (trusted code), or None."""
-        hook = self.graders / "workspace.py"
-        if not hook.exists():
-            return None
-        spec = importlib.util.spec_from_file_location(f"gradekit_workspace_{self.name}", hook)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+    @property
+    def hooks(self) -> WorkspaceHooks:
+        return workspace_hooks(self.graders)
 
     def readable_paths(self, data: Path | None) -> list[Path]:
-        """Host folders the kernel may read beyond the system and the interpreter (a local model cache): the
-        workspace hook's `readable(data)`, when it defines one. The sandbox mounts nothing else of the host."""
-        hook = self._workspace_hook()
-        readable = getattr(hook, "readable", None) if hook is not None else None
-        return [Path(p) for p in readable(data)] if readable is not None else []
+        """Host folders the kernel may read beyond the system and the interpreter (a local model cache). The
+        sandbox mounts nothing else of the host."""
+        return [Path(p) for p in self.hooks.readable(data)]
 
     def prepare_workspace(self, workdir: Path, data: Path | None) -> None:
         """Let the assignment put what the notebook may read (training data) into the kernel's scratch
         folder. Held-out labels never go there."""
-        hook = self._workspace_hook()
-        if hook is not None:
-            hook.prepare(Path(workdir), data)
+        self.hooks.prepare(Path(workdir), data)
 
     def validate_data(self, data: Path) -> None:
         """Fail once, before a batch starts, when --data does not hold what this assignment reads
         (raises the hook's own error, whose message says what was expected)."""
-        hook = self._workspace_hook()
-        if hook is None or not hasattr(hook, "splits"):
+        if self.hooks.splits is None:
             raise ConfigError(f"assignment {self.name} does not take --data")
-        hook.splits(Path(data))
+        self.hooks.splits(Path(data))
+
+
+@dataclass(frozen=True)
+class WorkspaceHooks:
+    """The contract between the engine and an assignment's `graders/<name>/workspace.py`: the host-side hooks it
+    may define (trusted code; it runs on the host, never in the kernel), each with what it is for. A hook the
+    module leaves out has the default here; a function of another name is the graders' own business."""
+
+    # prepare(workdir, data): put what the notebook may read (training data) into the kernel's scratch folder
+    prepare: Callable[[Path, Path | None], None] = lambda workdir, data: None
+    # splits(data): read --data, raising an error that says what was expected; None: the assignment takes no --data
+    splits: Callable[[Path], Any] | None = None
+    # setup_values(data): {name: value} written above the set-up file (values only the host can decide)
+    setup_values: Callable[[Path | None], dict[str, Any]] = lambda data: {}
+    # readable(data): host folders the sandboxed kernel may read (a local model cache)
+    readable: Callable[[Path | None], list[Path]] = lambda data: []
+
+
+HOOK_NAMES = tuple(WorkspaceHooks.__dataclass_fields__)
+
+
+@functools.cache
+def workspace_hooks(graders: Path) -> WorkspaceHooks:
+    """The hooks `graders/workspace.py` defines, imported once per process (it reads data files at import)."""
+    path = graders / "workspace.py"
+    if not path.exists():
+        return WorkspaceHooks()
+    spec = importlib.util.spec_from_file_location(f"gradekit_workspace_{graders.name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    defined = {name: vars(module)[name] for name in HOOK_NAMES if callable(vars(module).get(name))}
+    return WorkspaceHooks(**defined)
 
 
 def load_assignment(name: str, root: Path | None = None) -> Assignment:
