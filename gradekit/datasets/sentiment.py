@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,39 +157,28 @@ _ERA = ("in the eighties", "last year", "decades ago", "in the nineties")
 _GENRE = ("comedy", "drama", "thriller", "western", "musical", "romance")
 
 
-_N_NEUTRAL = 14
+# The neutral sentences: no sentiment; some use not/no/never/but, negating nothing. Each draws from the generator
+# in the order it is written (the corpus a seed gives depends on it).
+_NEUTRALS: tuple[Callable[[random.Random], str], ...] = (
+    lambda rng: f"I watched it {rng.choice(_WHEN)} with my {rng.choice(_WHO)}",
+    lambda rng: f"I saw it {rng.choice(_WHEN)}",
+    lambda rng: f"my {rng.choice(_WHO)} suggested it",
+    lambda rng: f"it runs about {rng.choice(('two', 'three'))} hours",
+    lambda rng: f"the story is set in {rng.choice(_PLACE)}",
+    lambda rng: f"it is based on {rng.choice(_SOURCE)}",
+    lambda rng: f"the lead plays {rng.choice(_ROLE)} from {rng.choice(_PLACE)}",
+    lambda rng: f"it came out {rng.choice(_ERA)}",
+    lambda rng: "I had never heard of it before",
+    lambda rng: f"no one in my {rng.choice(('family', 'office'))} had seen it",
+    lambda rng: _expected_but_got(*rng.sample(_GENRE, 2)),
+    lambda rng: f"it was shown on television {rng.choice(_ERA)}",
+    lambda rng: f"this is the director's {rng.choice(('first', 'second', 'third', 'latest'))} feature",
+    lambda rng: f"I rented it {rng.choice(('on a whim', 'after reading the book', 'for my ' + rng.choice(_WHO)))}",
+)
 
 
-def _neutral(rng: random.Random, choice: int) -> str:
-    """Neutral sentence number ``choice``: no sentiment; some use not/no/never/but, negating nothing."""
-    if choice == 0:
-        return f"I watched it {rng.choice(_WHEN)} with my {rng.choice(_WHO)}"
-    if choice == 1:
-        return f"I saw it {rng.choice(_WHEN)}"
-    if choice == 2:
-        return f"my {rng.choice(_WHO)} suggested it"
-    if choice == 3:
-        return f"it runs about {rng.choice(('two', 'three'))} hours"
-    if choice == 4:
-        return f"the story is set in {rng.choice(_PLACE)}"
-    if choice == 5:
-        return f"it is based on {rng.choice(_SOURCE)}"
-    if choice == 6:
-        return f"the lead plays {rng.choice(_ROLE)} from {rng.choice(_PLACE)}"
-    if choice == 7:
-        return f"it came out {rng.choice(_ERA)}"
-    if choice == 8:
-        return "I had never heard of it before"
-    if choice == 9:
-        return f"no one in my {rng.choice(('family', 'office'))} had seen it"
-    if choice == 10:
-        a, b = rng.sample(_GENRE, 2)
-        return f"I expected {_a(a)} {a} but got {_a(b)} {b}"
-    if choice == 11:
-        return f"it was shown on television {rng.choice(_ERA)}"
-    if choice == 12:
-        return f"this is the director's {rng.choice(('first', 'second', 'third', 'latest'))} feature"
-    return f"I rented it {rng.choice(('on a whim', 'after reading the book', 'for my ' + rng.choice(_WHO)))}"
+def _expected_but_got(a: str, b: str) -> str:
+    return f"I expected {_a(a)} {a} but got {_a(b)} {b}"
 
 
 def _a(word: str) -> str:
@@ -313,9 +302,9 @@ def _review(rng: random.Random, pol: int) -> str:
         if rng.random() < 0.3:
             units.append(_contrast(rng, pol))
     rng.shuffle(units)
-    for choice in rng.sample(range(_N_NEUTRAL), rng.choice((0, 0, 1, 1, 1, 2))):
+    for choice in rng.sample(range(len(_NEUTRALS)), rng.choice((0, 0, 1, 1, 1, 2))):
         position = 0 if rng.random() < 0.6 else rng.randint(0, len(units))
-        units.insert(position, [_neutral(rng, choice)])
+        units.insert(position, [_NEUTRALS[choice](rng)])
     sentences = [s for unit in units for s in unit]
     return _render(rng, sentences)
 
