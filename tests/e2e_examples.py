@@ -10,6 +10,7 @@ from gradekit.config import load_assignment
 from gradekit.formatting import format_number
 from gradekit.report import check_status
 from gradekit.results import QuestionResult, SubmissionResult
+from gradekit.review import REVIEW_CSV, apply_reviews, read_review_csv
 
 
 def grade_examples(name: str, out: Path) -> dict[str, SubmissionResult]:
@@ -114,7 +115,9 @@ def feedback_expected(result: SubmissionResult) -> dict[str, Shown]:
 
 
 def feedback_against_result(reports: Path, student: str) -> tuple[dict, dict]:
-    """(what the student's feedback page shows, what its results file says it must), from a batch's reports
-    folder: the two are written together, so a later regrade (a TA's points) changes both."""
-    result = SubmissionResult.read_json(reports / "results" / f"{student}.json")
-    return feedback_shown(reports / "feedback" / f"{student}.html"), feedback_expected(result)
+    """(what the student's feedback page shows, what it must show), from a batch's reports folder: the machine's
+    result in results/ with the TA's points in ta_review.csv merged in, as the batch writes its pages (so a later
+    run that brings a TA's points changes both sides)."""
+    machine = SubmissionResult.read_json(reports / "results" / f"{student}.json")
+    (reviewed,), _ = apply_reviews([machine], read_review_csv(reports / REVIEW_CSV))
+    return feedback_shown(reports / "feedback" / f"{student}.html"), feedback_expected(reviewed)
