@@ -67,21 +67,6 @@ class OverPaddedSteps(ref.RNNClassifier):
 MODELS = {"reference": ref.RNNClassifier, "no_masking": NoMasking, "over_padded_steps": OverPaddedSteps}
 
 
-def accuracies(learning, model_class, vocab, splits, settings, seed: int, held_outs) -> list[float]:
-    batches = learning.train_batches(vocab, splits, settings)
-    torch.manual_seed(seed)
-    model = model_class(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["learn_lr"]))
-    order = torch.Generator().manual_seed(seed)
-    for _ in range(int(settings["learn_epochs"])):
-        ref.train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
-                  nn.BCELoss())
-    model.eval()
-    with torch.no_grad():
-        return [learning.accuracy(torch.cat([model(b.text, b.lengths) for b in learning.test_batches(vocab, r)]), r)
-                for r in held_outs]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=6, help="training seeds 0..N-1")
@@ -102,7 +87,7 @@ def main() -> None:
         worst, best = 1.0, 0.0
         for seed in range(args.seeds):
             start = time.monotonic()
-            row = accuracies(learning, model_class, vocab, splits, settings, seed, held_outs)
+            row = learning.reference_accuracies(vocab, splits, settings, seed, held_outs, model_class)
             worst, best = min(worst, *row), max(best, *row)
             print(f"  {name:18} seed {seed}: {' '.join(f'{a:.3f}' for a in row)}  ({time.monotonic() - start:.1f} s)")
         print(f"{name}: {worst:.3f}-{best:.3f}, {100 * (worst - threshold):+.1f} to {100 * (best - threshold):+.1f} "

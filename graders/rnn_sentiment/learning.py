@@ -53,11 +53,13 @@ def reference_accuracy(vocab: dict, splits, settings: dict, seed: int, reviews: 
     return reference_accuracies(vocab, splits, settings, seed, [reviews])[0]
 
 
-def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_outs: list[list[Review]]) -> list[float]:
-    """`reference_accuracy` on each of several held-out sets, for one training run (the costly part)."""
+def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_outs: list[list[Review]],
+                         model_class: type[torch.nn.Module] = ref.RNNClassifier) -> list[float]:
+    """`reference_accuracy` on each of several held-out sets, for one training run (the costly part). Another
+    `model_class` (the reference with one mistake) measures what that mistake reaches under the same budget."""
     batches = train_batches(vocab, splits, settings)
     torch.manual_seed(seed)
-    model = ref.RNNClassifier(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
+    model = model_class(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["learn_lr"]))
     order = torch.Generator().manual_seed(seed)
     for _ in range(int(settings["learn_epochs"])):
