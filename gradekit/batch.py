@@ -1,8 +1,9 @@
-"""Grade a folder of notebooks: one worker process per submission, results written as they finish.
+"""Grade a folder of notebooks in warm worker processes, results written as they finish.
 
-Each submission is graded by `python -m gradekit.worker` in its own process: a grader crash, a pytest
-state leak or a runaway kernel stays inside it, and a wall-clock limit around it guarantees the batch moves
-on. A result JSON is written atomically the moment a submission is done, so `--resume` can skip it.
+Submissions are graded by `python -m gradekit.worker --serve` processes, one per job slot, each grading one
+notebook after another (gradekit.pool): a grader crash or a runaway kernel costs the notebook's own row and its
+worker, which is replaced, and a wall-clock limit around each notebook guarantees the batch moves on. A result
+JSON is written atomically the moment a submission is done, so `--resume` can skip it.
 
 Results JSON hold the machine's verdict only. Points a TA recorded in `ta_review.csv` (gradekit.review) are
 applied afresh on every run, after all results are in, and everything a person reads (gradebook, index.html,
@@ -15,17 +16,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gradekit.config import Assignment
 from gradekit.export import write_gradebook_csv, write_gradescope
+from gradekit.pool import PoolLimits, WorkerFailed, WorkerPool
 from gradekit.report import write_class_summary, write_feedback
 from gradekit.results import SubmissionResult
 from gradekit.review import REVIEW_CSV, ReviewOutcome, apply_reviews, read_review_csv, write_review_csv
@@ -39,6 +39,7 @@ class BatchOptions:
     resume: bool = False
     quiet: bool = False
     worker_timeout: float | None = None  # seconds per notebook; None: from the assignment (worker_limit)
+    recycle_after: int = PoolLimits.recycle_after  # notebooks a warm worker grades before it is replaced
 
 
 def find_submissions(folder: Path) -> list[Path]:
@@ -51,35 +52,25 @@ def worker_limit(assignment: Assignment) -> float:
     return assignment.notebook_timeout + learn + 300
 
 
-def grade_in_worker(path: Path, assignment: Assignment, out_json: Path, options: BatchOptions) -> SubmissionResult:
-    cmd = [sys.executable, "-m", "gradekit.worker", str(path), "--assignment", assignment.name,
-           "--root", str(assignment.root), "--out", str(out_json), "--sandbox", options.sandbox]
-    if options.data:
-        cmd += ["--data", str(options.data)]
-    limit = options.worker_timeout or worker_limit(assignment)
-    student = path.stem
-    # The worker's output goes to a file of which only the tail is read: whatever a worker prints, the batch,
-    # which holds the whole class, keeps a bounded amount of it.
-    with tempfile.TemporaryFile() as log:
-        try:
-            proc = subprocess.run(cmd, stdout=log, stderr=log, timeout=limit, stdin=subprocess.DEVNULL)
-            if proc.returncode == 0 and out_json.exists():
-                return SubmissionResult.read_json(out_json)
-            lines = tail(log).strip().splitlines() or ["no output"]
-            error = f"the grader process for this notebook failed ({lines[-1][:300]}); please tell your course staff"
-        except subprocess.TimeoutExpired:
-            error = f"grading this notebook took longer than {limit:.0f} s and was stopped"
-    result = SubmissionResult(student=student, assignment=assignment.name, error=error,
+def worker_command(assignment: Assignment, options: BatchOptions) -> list[str]:
+    cmd = [sys.executable, "-m", "gradekit.worker", "--assignment", assignment.name, "--root", str(assignment.root),
+           "--sandbox", options.sandbox]
+    return cmd + (["--data", str(options.data)] if options.data else [])
+
+
+def grade_in_worker(pool: WorkerPool, path: Path, assignment: Assignment, out_json: Path) -> SubmissionResult:
+    """The notebook's result, graded by one of the pool's workers; a row saying why when the worker failed."""
+    try:
+        pool.grade(path, out_json)
+        return SubmissionResult.read_json(out_json)
+    except WorkerFailed as exc:
+        error = str(exc)
+    except (OSError, ValueError, KeyError) as exc:  # the worker said done but left no readable result
+        error = f"the grader process for this notebook left no readable result ({exc}); please tell your course staff"
+    result = SubmissionResult(student=path.stem, assignment=assignment.name, error=error,
                               question_titles=assignment.question_titles)
     result.write_json(out_json)
     return result
-
-
-def tail(file: IO[bytes], limit: int = 64 << 10) -> str:
-    """The last `limit` bytes of an open file, as text."""
-    file.seek(0, os.SEEK_END)
-    file.seek(max(0, file.tell() - limit))
-    return file.read().decode(errors="replace")
 
 
 def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> list[SubmissionResult]:
@@ -101,8 +92,12 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
         todo.append((path, out_json))
 
     progress = Progress(len(submissions), len(results), quiet=options.quiet)
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = {pool.submit(grade_in_worker, p, assignment, j, options): p for p, j in todo}
+    jobs = max(1, options.jobs)
+    limits = PoolLimits(per_notebook=options.worker_timeout or worker_limit(assignment),
+                        recycle_after=options.recycle_after)
+    with WorkerPool(worker_command(assignment, options), jobs, limits) as workers, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(grade_in_worker, workers, p, assignment, j): p for p, j in todo}
         for future in as_completed(futures):
             result = future.result()
             results[result.student] = result

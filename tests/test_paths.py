@@ -1,6 +1,7 @@
 """The paths a grading takes when something runs long or breaks, each taken for real: the whole-notebook time
 limit, a student function that hangs when a grader calls it, the learning check's own time limit, a worker
-process that crashes or runs past its wall-clock limit, and `--resume` over a damaged or half-written result.
+process that crashes or runs past its wall-clock limit, a warm worker's recycling and its fresh torch
+settings per notebook, and `--resume` over a damaged or half-written result.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.batch import BatchOptions, run_batch
+from gradekit.batch import BatchOptions, run_batch, worker_command
 from gradekit.config import Assignment, load_assignment
 from gradekit.kernel import KernelSession
+from gradekit.pool import PoolLimits, WorkerPool
 from gradekit.proxy import Submission, SubmissionTimeout
 from gradekit.results import SubmissionResult
 from gradekit.runner import GraderError, grade_notebook
@@ -147,3 +149,65 @@ def test_resume_regrades_a_damaged_result_and_ignores_a_half_written_one(tmp_pat
     assert json.loads((out / "results" / "cat.json").read_text())["student"] == "cat"
     assert (out / "results" / "dan.json").read_text() == good  # kept, not regraded
     assert SubmissionResult.read_json(out / "results" / "cat.json").checks[0].passed
+
+
+def notebooks(tmp_path: Path, **sources: str) -> Path:
+    """A submissions folder: one notebook per student, its one cell `source`."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, source in sources.items():
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), folder / f"{name}.ipynb")
+    return folder
+
+
+CRASHES_ON_ITS_NOTEBOOK = """\
+import os
+import pytest
+
+@pytest.fixture(autouse=True)
+def crash_for_the_crasher(notebook):
+    if "crash" in notebook.cells[0].source:
+        os._exit(3)
+"""
+
+
+def test_a_crash_costs_its_notebook_and_the_slots_next_notebook_gets_a_new_worker(tmp_path):
+    root = fake_project(tmp_path, CRASHES_ON_ITS_NOTEBOOK)
+    folder = notebooks(tmp_path, ann="x = 1", bob="crash = 1", cat="x = 1")
+    results = run_batch(folder, load_assignment("toy", root), tmp_path / "out", BatchOptions(quiet=True, jobs=1))
+    assert [(r.student, r.score) for r in results] == [("ann", 1), ("bob", 0), ("cat", 1)]
+    assert results[1].error.startswith("the grader process for this notebook failed")
+    assert results[0].error is None and results[2].error is None
+
+
+@pytest.mark.parametrize("recycle_after, started", [(40, 1), (2, 2), (1, 3)])
+def test_one_warm_worker_grades_notebook_after_notebook_until_it_is_recycled(tmp_path, recycle_after, started):
+    root = fake_project(tmp_path, "")
+    assignment = load_assignment("toy", root)
+    folder, out = notebooks(tmp_path, ann="x = 1", bob="x = 2", cat="x = 3"), tmp_path / "out"
+    (out / "results").mkdir(parents=True)
+    limits = PoolLimits(per_notebook=300, recycle_after=recycle_after)
+    with WorkerPool(worker_command(assignment, BatchOptions()), 1, limits) as pool:
+        for name in ("ann", "bob", "cat"):
+            pool.grade(folder / f"{name}.ipynb", out / "results" / f"{name}.json")
+        assert pool.started == started
+    assert [SubmissionResult.read_json(out / "results" / f"{n}.json").score for n in ("ann", "bob", "cat")] == [1] * 3
+
+
+LEAVES_TORCH_CHANGED = """\
+import pytest
+import torch
+
+@pytest.fixture(autouse=True)
+def torch_as_a_new_process_has_it():
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    torch.set_grad_enabled(False)  # as a grader that fails inside its own no_grad() leaves it
+    torch.set_default_dtype(torch.float64)
+"""
+
+
+def test_a_warm_worker_gives_each_notebook_torch_as_a_new_process_has_it(tmp_path):
+    root = fake_project(tmp_path, LEAVES_TORCH_CHANGED)
+    folder = notebooks(tmp_path, ann="x = 1", bob="x = 2")
+    results = run_batch(folder, load_assignment("toy", root), tmp_path / "out", BatchOptions(quiet=True, jobs=1))
+    assert [(r.student, r.score, r.error) for r in results] == [("ann", 1, None), ("bob", 1, None)]

@@ -1,0 +1,157 @@
+"""Warm grader workers: one `python -m gradekit.worker --serve` process per job slot, each grading notebooks one
+after another, so that a batch pays for starting Python and importing torch once per worker, not per notebook.
+
+What a worker of its own per notebook guaranteed still holds:
+- a notebook that crashes its worker or runs past the wall-clock limit costs its own row: the worker is stopped,
+  the row says why, and the slot's next notebook gets a new worker;
+- a worker is replaced after `recycle_after` notebooks, or once its resident memory passes `max_rss`, so that
+  nothing a long batch leaves behind in a worker (a leak in torch, a grader's cache) grows without bound;
+- whatever a worker prints goes to a file of which only the current notebook's tail is ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import select
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from gradekit.worker import Done, Job
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    per_notebook: float  # wall-clock seconds one notebook may take in its worker
+    recycle_after: int = 40  # notebooks a worker grades before it is replaced
+    max_rss: int = 6 << 30  # bytes of resident memory past which a worker is replaced after its notebook
+
+
+class WorkerFailed(Exception):
+    """The worker grading this notebook died or was stopped; the message is the notebook's row's error."""
+
+
+class WarmWorker:
+    """One job slot: a worker process, started when the slot's first notebook comes and again after a crash, a
+    timeout or a recycling."""
+
+    def __init__(self, command: list[str], limits: PoolLimits):
+        self.command, self.limits = command, limits
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log: IO[bytes] | None = None
+        self.replies = -1
+        self.buffer = b""
+        self.graded = 0  # by the current process
+        self.started = 0  # processes started, for tests and the benchmark
+
+    def grade(self, notebook: Path, out_json: Path) -> None:
+        """Have a worker grade `notebook` into `out_json`; raise WorkerFailed when it could not."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        assert self.proc is not None and self.proc.stdin is not None and self.log is not None
+        since = os.fstat(self.log.fileno()).st_size
+        try:
+            self.proc.stdin.write(Job(notebook=str(notebook), out=str(out_json)).line().encode())
+            self.proc.stdin.flush()
+            line = self._reply(time.monotonic() + self.limits.per_notebook)
+        except TimeoutError:
+            self.stop(kill=True)
+            raise WorkerFailed(f"grading this notebook took longer than {self.limits.per_notebook:.0f} s and was "
+                               "stopped") from None
+        except BrokenPipeError:
+            line = None
+        if line is None:  # the worker died with this notebook
+            last = self._log_tail(since).strip().splitlines() or ["no output"]
+            self.stop(kill=True)
+            raise WorkerFailed(f"the grader process for this notebook failed ({last[-1][:300]}); please tell your "
+                               "course staff")
+        done = Done.parse(line)
+        self.graded += 1
+        if self.graded >= self.limits.recycle_after or done.rss > self.limits.max_rss:
+            self.stop()
+
+    def _start(self) -> None:
+        self.stop()
+        read, write = os.pipe()
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([*self.command, "--serve", "--reply-fd", str(write)], stdin=subprocess.PIPE,
+                                     stdout=self.log, stderr=self.log, pass_fds=(write,))
+        os.close(write)
+        self.replies, self.buffer, self.graded = read, b"", 0
+        self.started += 1
+
+    def _reply(self, deadline: float) -> str | None:
+        """The worker's next line, or None when it closed its end (it died)."""
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.replies], [], [], left)
+            if ready:
+                chunk = os.read(self.replies, 1 << 16)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode()
+
+    def _log_tail(self, since: int, limit: int = 64 << 10) -> str:
+        """What the worker printed since offset `since`, its last `limit` bytes."""
+        assert self.log is not None
+        end = os.fstat(self.log.fileno()).st_size
+        self.log.seek(max(since, end - limit))
+        return self.log.read().decode(errors="replace")
+
+    def stop(self, kill: bool = False) -> None:
+        """End the worker: at once with `kill`, else by closing its stdin, which ends its loop."""
+        if self.proc is not None:
+            if kill:
+                self.proc.kill()
+            with contextlib.suppress(BrokenPipeError):
+                self.proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            os.close(self.replies)
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
+class WorkerPool:
+    """`size` warm workers shared by the threads of a batch: each grading takes a free slot and gives it back."""
+
+    def __init__(self, command: list[str], size: int, limits: PoolLimits):
+        self.slots = [WarmWorker(command, limits) for _ in range(max(1, size))]
+        self.free: queue.Queue[WarmWorker] = queue.Queue()
+        for slot in self.slots:
+            self.free.put(slot)
+
+    def grade(self, notebook: Path, out_json: Path) -> None:
+        slot = self.free.get()
+        try:
+            slot.grade(notebook, out_json)
+        finally:
+            self.free.put(slot)
+
+    @property
+    def started(self) -> int:
+        return sum(slot.started for slot in self.slots)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
