@@ -1,6 +1,7 @@
 """The adversarial corpus (tests/adversarial/, built by make_corpus.py): every attack and broken input is
-graded for real (worker processes, sandboxed kernels, real graders) and gets its exact score, a message that
-says what happened, and leaves the host, the other submissions and the report folder untouched.
+graded for real (worker processes, warm ones as in a batch, sandboxed kernels, real graders) and gets its exact
+score, a message that says what happened, and leaves the host, the other submissions and the report folder
+untouched.
 
 One grading per item, shared by all assertions (module-scoped). Cells get 10 s instead of rnn_sentiment's
 120 s so that the denial-of-service items cost seconds; nothing else is changed.
@@ -27,6 +28,7 @@ import pytest
 
 from gradekit import procs
 from gradekit.cgroups import MemoryCgroup
+from gradekit.pool import PoolLimits, WorkerFailed, WorkerPool
 from gradekit.results import SubmissionResult
 from gradekit.sandbox import GIB, Sandbox, bwrap_available
 
@@ -254,8 +256,11 @@ def run_worker(cmd: list[str], timeout: float) -> SimpleNamespace:
 
 
 def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
-    """Copy the items (placeholders filled) and a sibling into a submissions folder, grade each in its own
-    worker (as the batch does), and return what the tests look at."""
+    """Copy the items (placeholders filled) and two siblings into a submissions folder, grade them, and return
+    what the tests look at. Items measured per process (their memory and output: the flooding items, and those
+    with options of their own) and the first sibling get a worker each; every other item goes through two warm
+    workers, as a batch grades them, item after item, and the second sibling comes last: nothing an item leaves
+    behind in its worker may change a later notebook's verdict."""
     token = uuid.uuid4().hex[:12]
     submissions, reports = tmp / "submissions", tmp / "reports"
     submissions.mkdir()
@@ -265,22 +270,38 @@ def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
               "HOSTPID": str(os.getpid()), "TOKEN": token, "MARKER": str(marker), "RUNSOCK": str(UNIX_SERVER)}
     for name in names:
         (submissions / f"{name}.ipynb").write_bytes(fill((CORPUS / f"{name}.ipynb").read_bytes(), values))
-    shutil.copy(make_corpus.BASE, submissions / "zz_sibling.ipynb")
+    for sibling in ("zz_sibling", "zz_sibling_after"):
+        shutil.copy(make_corpus.BASE, submissions / f"{sibling}.ipynb")
     (submissions / "sentinel.txt").write_text("another student's file")
     (reports / "sentinel.txt").write_text("the TA's own notes")
     before = {"submissions": tree_digest(submissions), "reports": tree_digest(reports)}
     subreaper(True)  # orphans of our workers (a kernel that outlived its sandbox) come back to us
 
-    def work(name: str) -> tuple[str, SimpleNamespace]:
-        cmd = [sys.executable, "-m", "gradekit.worker", str(submissions / f"{name}.ipynb"),
-               "--assignment", "rnn_sentiment", "--root", str(ROOT), "--out", str(reports / "results" / f"{name}.json"),
-               "--sandbox", "on", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "150",
-               *OPTIONS.get(name, [])]
-        return name, run_worker(cmd, timeout=900)
+    base = [sys.executable, "-m", "gradekit.worker", "--assignment", "rnn_sentiment", "--root", str(ROOT),
+            "--sandbox", "on", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "150"]
 
+    def result_path(name: str) -> Path:
+        return reports / "results" / f"{name}.json"
+
+    def alone(name: str) -> tuple[str, SimpleNamespace]:
+        notebook = submissions / f"{name}.ipynb"
+        return name, run_worker([*base, str(notebook), "--out", str(result_path(name)), *OPTIONS.get(name, [])],
+                                timeout=900)
+
+    def warm(name: str) -> tuple[str, SimpleNamespace]:
+        try:
+            workers.grade(submissions / f"{name}.ipynb", result_path(name))
+            return name, SimpleNamespace(returncode=0, stderr="", output_bytes=None, peak_rss=None)
+        except WorkerFailed as exc:
+            return name, SimpleNamespace(returncode=1, stderr=str(exc), output_bytes=None, peak_rss=None)
+
+    own = [n for n in names if n in OPTIONS or n.startswith("flood_")] + ["zz_sibling"]
+    shared = [n for n in names if n not in own] + ["zz_sibling_after"]
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            done = dict(pool.map(work, [*names, "zz_sibling"]))
+        with ThreadPoolExecutor(max_workers=2) as pool, \
+                WorkerPool(base, 2, PoolLimits(per_notebook=900, recycle_after=len(shared))) as workers:
+            done = dict(pool.map(alone, own))
+            done |= dict(pool.map(warm, shared))  # the sibling last: after the items its worker graded before
         time.sleep(1)
         found = procs.descendants(os.getpid())
         leftovers = [(pid, " ".join(procs.cmdline(pid))[:200]) for pid in found if procs.alive(pid)]
@@ -385,8 +406,9 @@ def test_every_failed_check_says_why(run):
                 assert "Traceback (most recent call last)" not in check.message, (name, check.message)
 
 
-def test_the_other_submission_is_graded_and_untouched(run):
-    assert run.results["zz_sibling"].question_scores() == pytest.approx(FULL)
+@pytest.mark.parametrize("sibling", ["zz_sibling", "zz_sibling_after"])
+def test_the_other_submission_is_graded_and_untouched(run, sibling):
+    assert run.results[sibling].question_scores() == pytest.approx(FULL)
     assert tree_digest(run.submissions) == run.before["submissions"]
 
 
@@ -418,6 +440,8 @@ def test_no_worker_holds_what_a_kernel_floods_it_with(run):
     of per notebook) a bounded amount: its output stays small and its memory near an honest grading's."""
     honest = run.procs["zz_sibling"].peak_rss
     for name, proc in run.procs.items():
+        if proc.output_bytes is None:
+            continue  # graded in a warm worker, with no process of its own to measure
         assert proc.output_bytes < 1 << 20, (name, proc.output_bytes)
         if name.startswith("flood_"):
             assert proc.peak_rss < honest + 768 * 2**20, (name, proc.peak_rss >> 20, honest >> 20)
