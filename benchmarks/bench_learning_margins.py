@@ -15,7 +15,6 @@ Run: `python benchmarks/bench_learning_margins.py [--seeds N] [--set learn_batch
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -28,19 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import reference.rnn_sentiment as ref  # noqa: E402
-from gradekit.config import load_assignment  # noqa: E402
+from gradekit.config import graders_module, load_assignment  # noqa: E402
 from gradekit.datasets.sentiment import bundled_splits  # noqa: E402
 
 HELD_OUT_SEEDS = [2**32 + k for k in range(4)]  # as tests/test_learning_threshold.py draws them
 
 
 def learning_module():
-    assignment = load_assignment("rnn_sentiment")
-    sys.path.insert(0, str(assignment.graders))
-    spec = importlib.util.spec_from_file_location("rnn_sentiment_learning", assignment.graders / "learning.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return graders_module(load_assignment("rnn_sentiment"), "learning")
 
 
 class NoMasking(ref.RNNClassifier):

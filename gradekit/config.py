@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import sys
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
@@ -138,6 +141,31 @@ def workspace_hooks(graders: Path) -> WorkspaceHooks:
     spec.loader.exec_module(module)
     defined = {name: vars(module)[name] for name in HOOK_NAMES if callable(vars(module).get(name))}
     return WorkspaceHooks(**defined)
+
+
+def graders_module(assignment: Assignment, module: str) -> ModuleType:
+    """graders/<assignment>/<module>.py loaded outside a grading (by tests and benchmarks), under a name of its own
+    (every assignment has its own `learning`), and registered in sys.modules, where inspect.getsource looks. Its
+    sibling imports (`import workspace`) are found in its folder while it loads, then forgotten, so that another
+    assignment's module loaded next gets its own. Its question marks are the grading plugin's: unknown here."""
+    folder = assignment.graders
+    spec = importlib.util.spec_from_file_location(f"{assignment.name}_{module}", folder / f"{module}.py")
+    assert spec and spec.loader
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = loaded
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Unknown pytest.mark")
+            spec.loader.exec_module(loaded)
+    finally:
+        sys.path.remove(str(folder))
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None)
+            if file and Path(file).parent == folder:
+                del sys.modules[name]
+    return loaded
 
 
 def load_assignment(name: str, root: Path | None = None) -> Assignment:

@@ -5,6 +5,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
+
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
 from gradekit.formatting import format_number
@@ -121,3 +123,23 @@ def feedback_against_result(reports: Path, student: str) -> tuple[dict, dict]:
     machine = SubmissionResult.read_json(reports / "results" / f"{student}.json")
     (reviewed,), _ = apply_reviews([machine], read_review_csv(reports / REVIEW_CSV))
     return feedback_shown(reports / "feedback" / f"{student}.html"), feedback_expected(reviewed)
+
+
+def page_and_solution_tests(students):
+    """The two tests every end-to-end module of an assignment's examples holds, on its `reports` (the batch's
+    folder) and `graded` ({student: result}) fixtures: each student's feedback page shows what the grading found,
+    and the solution passes every check. Assign both to module-level names there, where pytest collects them."""
+
+    @pytest.mark.parametrize("student", students)
+    def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
+        """The page a student reads shows what the grading found: each question's points and each message, in
+        order."""
+        assert student in graded
+        shown, expected = feedback_against_result(reports, student)
+        assert shown == expected
+
+    def test_the_solution_passes_every_check(graded):
+        """Not only full points: no check of the solution failed, could not run or was skipped."""
+        assert [c.name for c in graded["solution"].checks if not (c.passed or c.awaiting_ta)] == []
+
+    return test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check

@@ -5,7 +5,7 @@ import pytest
 
 from gradekit.results import SubmissionResult
 
-from e2e_examples import feedback_against_result, grade_examples, question, unasserted_deductions
+from e2e_examples import grade_examples, page_and_solution_tests, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -82,14 +82,5 @@ def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
 
 
-@pytest.mark.parametrize("student", EXPECTED)
-def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
-    """The page a student reads shows what the grading found: each question's points and each message, in order."""
-    assert student in graded
-    shown, expected = feedback_against_result(reports, student)
-    assert shown == expected
-
-
-def test_the_solution_passes_every_check(graded):
-    """Not only full points: no check of the solution failed, could not run or was skipped."""
-    assert [c.name for c in graded["solution"].checks if not (c.passed or c.awaiting_ta)] == []
+test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check = \
+    page_and_solution_tests(EXPECTED)

@@ -11,7 +11,7 @@ from gradekit.config import load_assignment
 from gradekit.results import SCHEMA, SubmissionResult
 from gradekit.runner import grade_notebook
 
-from e2e_examples import feedback_against_result, unasserted_deductions
+from e2e_examples import page_and_solution_tests, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def assignment():
 
 
 @pytest.fixture(scope="module")
-def out_dir(assignment, tmp_path_factory):
+def reports(assignment, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     run_batch(assignment.root / "examples" / "submissions" / "rnn_sentiment", assignment, out,
               BatchOptions(jobs=2, quiet=True))
@@ -64,51 +64,51 @@ def out_dir(assignment, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def results(out_dir) -> dict[str, SubmissionResult]:
-    return {p.stem: SubmissionResult.read_json(p) for p in (out_dir / "results").glob("*.json")}
+def graded(reports) -> dict[str, SubmissionResult]:
+    return {p.stem: SubmissionResult.read_json(p) for p in (reports / "results").glob("*.json")}
 
 
-def test_every_example_is_graded(results):
-    assert set(results) == set(EXPECTED)
+def test_every_example_is_graded(graded):
+    assert set(graded) == set(EXPECTED)
 
 
 @pytest.mark.parametrize("student", EXPECTED)
-def test_per_question_points(results, student):
-    assert results[student].question_scores() == pytest.approx(EXPECTED[student])
+def test_per_question_points(graded, student):
+    assert graded[student].question_scores() == pytest.approx(EXPECTED[student])
 
 
 @pytest.mark.parametrize("student, question", MESSAGES)
-def test_feedback_names_the_mistake(results, student, question):
-    q = next(q for q in results[student].questions() if q.id == question)
+def test_feedback_names_the_mistake(graded, student, question):
+    q = next(q for q in graded[student].questions() if q.id == question)
     assert any(MESSAGES[student, question] in m for m in q.messages), q.messages
 
 
 @pytest.mark.parametrize("question", FULL)
-def test_template_has_one_not_implemented_message_per_question(results, question):
-    q = next(q for q in results["template"].questions() if q.id == question)
+def test_template_has_one_not_implemented_message_per_question(graded, question):
+    q = next(q for q in graded["template"].questions() if q.id == question)
     assert len(q.messages) == 1 and q.messages[0].startswith("not implemented yet"), q.messages
 
 
-def test_template_is_graded_without_a_crash(results):
-    assert results["template"].error is None
+def test_template_is_graded_without_a_crash(graded):
+    assert graded["template"].error is None
 
 
-def test_gate_order_is_reported(results):
+def test_gate_order_is_reported(graded):
     def recurrence(student):
-        return next(c for c in results[student].checks if c.name.startswith("Every time step"))
+        return next(c for c in graded[student].checks if c.name.startswith("Every time step"))
 
     assert recurrence("solution").message.endswith("i, f, g, o")
     assert recurrence("lstm_ignores_padding").message.endswith("f, i, o, g")  # seed 003's layout
 
 
-def test_last_years_notebook_is_graded_despite_dead_cells(results):
-    r = results["pip_install_and_dead_import"]
+def test_last_years_notebook_is_graded_despite_dead_cells(graded):
+    r = graded["pip_install_and_dead_import"]
     assert any("shell commands" in n for n in r.notes)
     assert any(e["ename"] == "ModuleNotFoundError" for e in r.cell_errors)
 
 
-def test_gradebook(out_dir, results):
-    with open(out_dir / "gradebook.csv", newline="") as f:
+def test_gradebook(reports, graded):
+    with open(reports / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["student", "score", "max_score", *FULL]
     assert [r["student"] for r in rows] == sorted(EXPECTED)
@@ -116,8 +116,8 @@ def test_gradebook(out_dir, results):
     assert float(solution["score"]) == float(solution["max_score"]) == sum(FULL.values())
 
 
-def test_results_json_follows_the_schema(out_dir):
-    data = json.loads((out_dir / "results" / "solution.json").read_text())
+def test_results_json_follows_the_schema(reports):
+    data = json.loads((reports / "results" / "solution.json").read_text())
     assert data["schema"] == SCHEMA
     fields = {"question", "name", "points", "max_points", "passed", "message", "hidden", "status"}
     assert fields <= set(data["checks"][0])
@@ -125,8 +125,8 @@ def test_results_json_follows_the_schema(out_dir):
 
 
 @pytest.mark.parametrize("page", ["index.html", "feedback/solution.html", "feedback/template.html"])
-def test_reports_are_written(out_dir, page):
-    assert "</html>" in (out_dir / page).read_text()
+def test_reports_are_written(reports, page):
+    assert "</html>" in (reports / page).read_text()
 
 
 def test_check_mode_runs_public_checks_only(assignment):
@@ -136,11 +136,11 @@ def test_check_mode_runs_public_checks_only(assignment):
     assert result.score == result.max_score < sum(FULL.values())
 
 
-def test_grading_an_unchanged_notebook_again_draws_the_same_held_out_reviews(assignment, out_dir, monkeypatch):
+def test_grading_an_unchanged_notebook_again_draws_the_same_held_out_reviews(assignment, reports, monkeypatch):
     """The batch above and a second grading of the same file measure the same held-out accuracy (the draws come
     from the course secret and the notebook, gradekit.seeds); another course secret draws other reviews."""
     path = assignment.root / "examples" / "submissions" / "rnn_sentiment" / "binary_accuracy_no_sigmoid.ipynb"
-    first = SubmissionResult.read_json(out_dir / "results" / "binary_accuracy_no_sigmoid.json")
+    first = SubmissionResult.read_json(reports / "results" / "binary_accuracy_no_sigmoid.json")
 
     def measured(result: SubmissionResult) -> str:
         return next(c.message for c in result.checks if c.question == "accuracy_threshold")
@@ -188,14 +188,5 @@ def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
 
 
-@pytest.mark.parametrize("student", EXPECTED)
-def test_feedback_page_shows_every_questions_points_and_messages(out_dir, results, student):
-    """The page a student reads shows what the grading found: each question's points and each message, in order."""
-    assert student in results
-    shown, expected = feedback_against_result(out_dir, student)
-    assert shown == expected
-
-
-def test_the_solution_passes_every_check(results):
-    """Not only full points: no check of the solution failed, could not run or was skipped."""
-    assert [c.name for c in results["solution"].checks if not (c.passed or c.awaiting_ta)] == []
+test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check = \
+    page_and_solution_tests(EXPECTED)

@@ -10,7 +10,7 @@ from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
 from gradekit.results import SubmissionResult
 
-from e2e_examples import feedback_against_result, grade_examples, question, unasserted_deductions
+from e2e_examples import grade_examples, page_and_solution_tests, question, unasserted_deductions
 
 pytestmark = pytest.mark.e2e
 
@@ -138,14 +138,5 @@ def test_ta_points_in_the_csv_reach_the_gradebook(graded, reports):
     assert float(gradebook["seed000"]["score"]) == 8  # untouched: its free text still awaits a TA
 
 
-@pytest.mark.parametrize("student", EXPECTED)
-def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
-    """The page a student reads shows what the grading found: each question's points and each message, in order."""
-    assert student in graded
-    shown, expected = feedback_against_result(reports, student)
-    assert shown == expected
-
-
-def test_the_solution_passes_every_check(graded):
-    """Not only full points: no check of the solution failed, could not run or was skipped."""
-    assert [c.name for c in graded["solution"].checks if not (c.passed or c.awaiting_ta)] == []
+test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check = \
+    page_and_solution_tests(EXPECTED)

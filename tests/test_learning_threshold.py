@@ -3,27 +3,18 @@
 Run with -s to see the figures: `python -m pytest tests/test_learning_threshold.py -s`.
 """
 
-import importlib.util
-import sys
 
 import pytest
 import torch
 
 import reference.rnn_sentiment as ref
-from gradekit import offline
+from gradekit import config, offline
 from gradekit.config import load_assignment
 from gradekit.datasets.sentiment import bundled_splits
 
 
 def graders_module(assignment_name: str, module: str):
-    """graders/<assignment>/<module>.py under a unique name: both assignments have a `learning` module."""
-    assignment = load_assignment(assignment_name)
-    sys.path.insert(0, str(assignment.graders))  # for the module's own sibling imports
-    spec = importlib.util.spec_from_file_location(f"{assignment_name}_{module}", assignment.graders / f"{module}.py")
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = loaded  # inspect.getsource, used by the bert learning check, looks it up there
-    spec.loader.exec_module(loaded)
-    return loaded
+    return config.graders_module(load_assignment(assignment_name), module)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,7 @@ our own code, standing in for the notebook's.)"""
 from __future__ import annotations
 
 import collections
-import importlib.util
 import random
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference.rnn_sentiment as ref
+from gradekit.config import graders_module, load_assignment
 from gradekit.datasets.sentiment import bundled_splits
 from gradekit.shared_checks import ACCUMULATED, epoch_mistake
 
@@ -26,17 +24,7 @@ Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
 
 
 def grader(assignment: str, module: str):
-    """graders/<assignment>/<module>.py, loaded under a name of its own (its question marks are the grading
-    plugin's, not registered here)."""
-    folder = ROOT / "graders" / assignment
-    sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(f"{assignment}_{module}", folder / f"{module}.py")
-    loaded = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
-        spec.loader.exec_module(loaded)
-    sys.path.remove(str(folder))
-    return loaded
+    return graders_module(load_assignment(assignment, ROOT), module)
 
 
 rnn = grader("rnn_sentiment", "test_train_evaluate")
