@@ -58,11 +58,14 @@ def worker_command(assignment: Assignment, options: BatchOptions) -> list[str]:
     return cmd + (["--data", str(options.data)] if options.data else [])
 
 
-def grade_in_worker(pool: WorkerPool, path: Path, assignment: Assignment, out_json: Path) -> SubmissionResult:
-    """The notebook's result, graded by one of the pool's workers; a row saying why when the worker failed."""
+def grade_in_worker(pool: WorkerPool, path: Path, assignment: Assignment,
+                    out_json: Path) -> tuple[SubmissionResult, float]:
+    """The notebook's result, graded by one of the pool's workers (a row saying why when the worker failed), and
+    the wall-clock seconds it cost the batch, a worker's start included when it needed one."""
+    start = time.monotonic()
     try:
         pool.grade(path, out_json)
-        return SubmissionResult.read_json(out_json)
+        return SubmissionResult.read_json(out_json), time.monotonic() - start
     except WorkerFailed as exc:
         error = str(exc)
     except (OSError, ValueError, KeyError) as exc:  # the worker said done but left no readable result
@@ -70,7 +73,7 @@ def grade_in_worker(pool: WorkerPool, path: Path, assignment: Assignment, out_js
     result = SubmissionResult(student=path.stem, assignment=assignment.name, error=error,
                               question_titles=assignment.question_titles)
     result.write_json(out_json)
-    return result
+    return result, time.monotonic() - start
 
 
 def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> list[SubmissionResult]:
@@ -99,12 +102,12 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
             ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(grade_in_worker, workers, p, assignment, j): p for p, j in todo}
         for future in as_completed(futures):
-            result = future.result()
+            result, seconds = future.result()
             results[result.student] = result
             # Written now so a killed batch still leaves pages; rewritten with the TA's points at the end.
             write_feedback(result, out_dir / "feedback" / f"{result.student}.html")
             write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json")
-            progress.step(result)
+            progress.step(result, seconds)
     progress.done()
 
     machine = [results[k] for k in sorted(results)]
@@ -174,7 +177,7 @@ class Progress:
         if already and not quiet:
             print(f"resuming: {already} of {total} already graded", file=sys.stderr)
 
-    def step(self, result: SubmissionResult) -> None:
+    def step(self, result: SubmissionResult, seconds: float) -> None:
         self.count += 1
         if self.quiet:
             return
@@ -183,7 +186,7 @@ class Progress:
         bar = "#" * filled + "-" * (width - filled)
         status = "ERROR" if result.error else f"{result.score:g}/{result.max_score:g}"
         line = (f"[{bar}] {self.count}/{self.total}  {result.student}: {status} "
-                f"({result.duration_s:.1f} s)")
+                f"({seconds:.1f} s)")
         print(("\r" + line.ljust(100)) if self.tty else line, file=sys.stderr, end="" if self.tty else "\n",
               flush=True)
 

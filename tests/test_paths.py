@@ -211,3 +211,14 @@ def test_a_warm_worker_gives_each_notebook_torch_as_a_new_process_has_it(tmp_pat
     folder = notebooks(tmp_path, ann="x = 1", bob="x = 2")
     results = run_batch(folder, load_assignment("toy", root), tmp_path / "out", BatchOptions(quiet=True, jobs=1))
     assert [(r.student, r.score, r.error) for r in results] == [("ann", 1, None), ("bob", 1, None)]
+
+
+def test_the_progress_line_counts_what_the_notebook_cost_the_batch(tmp_path, capsys):
+    """The seconds printed per notebook are the batch's wall clock, the worker's start included, not only the
+    time the worker measured inside its grading."""
+    root = fake_project(tmp_path, "")
+    results = run_batch(notebooks(tmp_path, ann="x = 1"), load_assignment("toy", root), tmp_path / "out",
+                        BatchOptions(jobs=1))
+    line = next(x for x in capsys.readouterr().err.splitlines() if "ann: 1/1" in x)
+    printed = float(line.rsplit("(", 1)[1].split(" s)")[0])
+    assert printed > results[0].duration_s + 0.5, (line, results[0].duration_s)  # starting Python and torch
