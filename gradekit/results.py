@@ -267,15 +267,28 @@ class SubmissionResult:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a killed batch never leaves half a file behind. Text that is
-    not valid Unicode (a lone surrogate from a kernel's message) is written escaped, never an error."""
+    """Write via a temporary file and rename, so a killed batch never leaves half a file behind. The file gets
+    the permissions any program's new file gets (0666 less the umask), not mkstemp's 0600, so that a feedback
+    folder copied to a web server or a shared folder can be read there. Text that is not valid Unicode (a lone
+    surrogate from a kernel's message) is written escaped, never an error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it, which would race
+    with the batch's other threads creating files)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022  # a kernel too old to say (before Linux 4.7): the usual default

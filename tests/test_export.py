@@ -6,12 +6,14 @@ import csv
 import dataclasses
 import io
 import json
+import os
+import stat
 
 import pytest
 
 from gradekit.export import gradebook_csv, gradescope_results, write_gradebook_csv, write_gradescope
 from gradekit.formatting import format_number
-from gradekit.results import CheckResult, Review, SubmissionResult
+from gradekit.results import CheckResult, Review, SubmissionResult, current_umask, write_atomic
 
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
 GRADESCOPE_TOP_KEYS = {
@@ -331,3 +333,15 @@ def test_gradebook_counts_ta_points_and_pending_as_zero():
 def test_results_json_round_trip_keeps_review(factory):
     result = factory()
     assert SubmissionResult.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_get_the_permissions_of_any_new_file(tmp_path, umask, mode):
+    """A feedback folder copied to a web server must be readable there: not mkstemp's 0600."""
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "feedback" / "ann.html", "<p>hi</p>")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "feedback" / "ann.html").stat().st_mode) == mode
+    assert current_umask() == old
