@@ -120,7 +120,7 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
     write_reports(ordered, assignment, out_dir, rerun_command(folder, assignment, out_dir, options), similarity)
     written = write_review_csv(review_path, ordered, sheet)
     if not options.quiet:
-        print_review_summary(outcome, review_path, written)
+        print_review_summary(outcome, Path(shown_path(review_path)), written)
     return ordered
 
 
@@ -139,10 +139,17 @@ def write_reports(results: list[SubmissionResult], assignment: Assignment, out_d
 
 def rerun_command(folder: Path, assignment: Assignment, out_dir: Path, options: BatchOptions) -> str:
     """The command that re-renders the reports with a TA's points, shown on index.html."""
-    parts = ["grade", "batch", str(folder), "--assignment", assignment.name, "--out", str(out_dir)]
+    parts = ["grade", "batch", shown_path(folder), "--assignment", assignment.name, "--out", shown_path(out_dir)]
     if options.data:
-        parts += ["--data", str(options.data)]
+        parts += ["--data", shown_path(options.data)]
     return shlex.join([*parts, "--resume"])
+
+
+def shown_path(path: Path) -> str:
+    """A path for a command a TA will paste: relative to the current folder when it is inside it, else absolute,
+    whichever way it was given (the demo's submissions are absolute, its reports relative)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(resolved)
 
 
 def print_review_summary(outcome: ReviewOutcome, path: Path, written: bool) -> None:

@@ -25,6 +25,7 @@ from gradekit.formatting import SELF_CHECK_NOTE, cell_error_text, format_number,
 from gradekit.mathml import render_answer, render_example, render_latex
 from gradekit.results import CheckResult, QuestionResult, Review, Status, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
+from gradekit.review import question_order
 from gradekit.sandbox import Protections
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -350,7 +351,8 @@ def _review_item(r: SubmissionResult, c: CheckResult, titles: dict[str, str]) ->
 
 
 def _review_context(results: list[SubmissionResult]) -> dict[str, Any]:
-    """The "Needs a TA" section: answers awaiting a TA, then those a TA already graded (via ta_review.csv)."""
+    """The "Needs a TA" section: answers awaiting a TA, then those a TA already graded (via ta_review.csv), each
+    grouped by question in the assignment's order, as TAs grade them."""
     pending, done = [], []
     for r in results:
         titles = dict(r.question_titles)
@@ -359,6 +361,9 @@ def _review_context(results: list[SubmissionResult]) -> dict[str, Any]:
                 pending.append(_review_item(r, c, titles))
             elif c.ta_graded:
                 done.append(_review_item(r, c, titles))
+    order = question_order(results)
+    for items in (pending, done):
+        items.sort(key=lambda i: (order.get(i["question"], len(order)), i["question"], i["check"], i["student"]))
     return {"pending_reviews": pending, "done_reviews": done}
 
 

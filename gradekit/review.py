@@ -263,9 +263,11 @@ def _apply(check: CheckResult, row: ReviewRow) -> CheckResult:
 
 def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list[ReviewRow]:
     """The rows to write back: one per answer a TA grades in this run (keeping what the TA filled), every
-    other row the TA filled (with a note saying why it no longer applies), sorted stably by
-    student, question, check. Only unfilled rows for answers that no longer exist are dropped."""
+    other row the TA filled (with a note saying why it no longer applies), grouped by question in the
+    assignment's order (TAs grade one question at a time), then by check and student. Only unfilled rows for
+    answers that no longer exist are dropped."""
     results = list(results)
+    order = question_order(results)
     in_run = {r.student for r in results}
     existing: dict[Key, ReviewRow] = {}
     for row in sheet.rows:
@@ -296,7 +298,17 @@ def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list
             kept[-1].note = NOTE_NOT_IN_RUN
         else:
             kept[-1].note = NOTE_ANSWER_CHANGED if row.key[:3] in current_checks else NOTE_NO_LONGER
-    return sorted(current + kept, key=lambda r: (r.student, r.question, r.check))
+    return sorted(current + kept, key=lambda r: (order.get(r.question, len(order)), r.question, r.check, r.student))
+
+
+def question_order(results: Iterable[SubmissionResult]) -> dict[str, int]:
+    """Each question's place in the assignment (question_titles keep its order), for review queues that a TA
+    works through one question at a time."""
+    order: dict[str, int] = {}
+    for result in results:
+        for question in result.question_titles:
+            order.setdefault(question, len(order))
+    return order
 
 
 def _note(row: ReviewRow, check: CheckResult) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.batch import BatchOptions, run_batch, worker_command
+from gradekit.batch import BatchOptions, rerun_command, run_batch, worker_command
 from gradekit.config import Assignment, load_assignment
 from gradekit.kernel import KernelSession
 from gradekit.pool import PoolLimits, WorkerPool
@@ -222,3 +222,17 @@ def test_the_progress_line_counts_what_the_notebook_cost_the_batch(tmp_path, cap
     line = next(x for x in capsys.readouterr().err.splitlines() if "ann: 1/1" in x)
     printed = float(line.rsplit("(", 1)[1].split(" s)")[0])
     assert printed > results[0].duration_s + 0.5, (line, results[0].duration_s)  # starting Python and torch
+
+
+@pytest.mark.parametrize("folder, out, shown", [
+    ("{cwd}/examples/subs", "reports/hw", "grade batch examples/subs --assignment toy --out reports/hw --resume"),
+    ("subs", "{cwd}/out", "grade batch subs --assignment toy --out out --resume"),
+    ("/elsewhere/subs", "out", "grade batch /elsewhere/subs --assignment toy --out out --resume"),
+])
+def test_the_resume_command_names_both_folders_the_same_way(tmp_path, monkeypatch, folder, out, shown):
+    """Relative to the current folder when inside it, else absolute, whichever way each was given."""
+    monkeypatch.chdir(tmp_path)
+    assignment = load_assignment("toy", fake_project(tmp_path, ""))
+    command = rerun_command(Path(folder.format(cwd=tmp_path)), assignment, Path(out.format(cwd=tmp_path)),
+                            BatchOptions())
+    assert command == shown

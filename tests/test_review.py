@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import Assignment, Question
 from gradekit.export import gradebook_csv
+from gradekit.report import render_class_summary
 from gradekit.results import CheckResult, Review, SubmissionResult
 from gradekit.review import (
     COLUMNS,
@@ -403,3 +405,28 @@ def test_batch_warns_about_a_bad_row_and_still_renders(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning: ta_review.csv line 3 (bob, essay, 'explain attention'): points 5 is more than max_points 2" in err
     assert "bob,1,3,1,0" in (out / "gradebook.csv").read_text(encoding="utf-8")
+
+
+def two_written_questions(student: str) -> SubmissionResult:
+    """A result with written answers to two questions, the assignment's first question ("zeta") last in its checks
+    and last alphabetically, so that neither the checks' order nor the names' can pass for the assignment's."""
+    titles = {"zeta": "Q1 Why recurrence?", "alpha": "Q2 Why attention?"}
+    checks = [CheckResult("alpha", "explain attention", 0, 2, "needs_review", "",
+                          review=Review(kind="free_text", answer=f"{student} on attention", answer_sha=sha(student))),
+              CheckResult("zeta", "explain recurrence", 0, 2, "needs_review", "",
+                          review=Review(kind="free_text", answer=f"{student} on recurrence", answer_sha=sha(student)))]
+    return SubmissionResult(student=student, assignment="hw", checks=checks, question_titles=titles)
+
+
+def test_the_review_queue_goes_question_by_question_in_the_assignments_order(tmp_path):
+    """TAs grade one question at a time: the CSV and the page list every answer to Q1, then every answer to Q2."""
+    results = [two_written_questions(s) for s in ("bob", "alice")]
+    rows = rows_of(first_pass(tmp_path, results))
+    assert [(r["question"], r["student"]) for r in rows] == [("zeta", "alice"), ("zeta", "bob"),
+                                                              ("alpha", "alice"), ("alpha", "bob")]
+    page = render_class_summary(results, title="hw", question_ids=["zeta", "alpha"],
+                                question_titles=results[0].question_titles)
+    items = re.findall(r'<article class="review-item" data-student="(\w+)" data-question="(\w+)"', page)
+    assert items == [("alice", "zeta"), ("bob", "zeta"), ("alice", "alpha"), ("bob", "alpha")]
+    headings = re.findall(r'<h4 class="review-question">([^<]+)<', page)
+    assert [h.strip() for h in headings] == ["Q1 Why recurrence?", "Q2 Why attention?"]
