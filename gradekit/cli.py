@@ -9,11 +9,11 @@ from pathlib import Path
 
 from gradekit.batch import BatchOptions, default_jobs, find_submissions, run_batch
 from gradekit.config import ConfigError, list_assignments, load_assignment
+from gradekit.formatting import self_check_note
 from gradekit.notebook import NotebookLoadError, load_notebook, notebook_assignment
 from gradekit.release import ReleaseError, release
 from gradekit.report import write_feedback
 from gradekit.results import SubmissionResult
-from gradekit.runner import grade_notebook
 
 
 class UsageError(Exception):
@@ -25,8 +25,8 @@ def infer_assignment(notebook: Path, given: str | None) -> str:
         return given
     try:
         name = notebook_assignment(load_notebook(notebook))
-    except NotebookLoadError:
-        name = None
+    except NotebookLoadError as exc:  # what is wrong with the file comes first: no assignment could grade it
+        raise UsageError(str(exc)) from None
     if not name:
         known = ", ".join(list_assignments()) or "none"
         raise UsageError(f"could not tell which assignment {notebook.name} belongs to (its metadata does not say); "
@@ -42,6 +42,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.data:
         assignment.validate_data(args.data)
     print(f"Checking {notebook.name} against the public checks of {assignment.title} ...", file=sys.stderr)
+    from gradekit.runner import grade_notebook  # here: it imports torch, which `grade --help` need not wait for
+
     result = grade_notebook(notebook, assignment, mode="check", sandbox_mode=args.sandbox, data=args.data)
     out = Path(args.out) if args.out else notebook.with_suffix(".feedback.html")
     write_feedback(result, out)
@@ -85,23 +87,33 @@ def format_table(result: SubmissionResult) -> str:
     awaiting = f", {pending:g} awaiting a TA" if pending else ""
     lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label}{awaiting})")
     if result.mode == "check":
-        lines.append("Hidden checks run when your course staff grades; they test the same questions more widely.")
+        lines.append(self_check_note(result.hidden_left_out))
     return "\n".join(lines)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
-    folder = Path(args.submissions)
-    if not folder.is_dir():
-        raise UsageError(f"no such folder: {folder}")
+    folder = submissions_folder(args.submissions)
     if args.data:
         assignment.validate_data(args.data)
     options = BatchOptions(jobs=args.jobs, sandbox=args.sandbox, data=args.data, resume=args.resume)
     results = run_batch(folder, assignment, Path(args.out), options)
-    errors = sum(1 for r in results if r.error)
-    print(f"{len(results)} graded ({errors} could not be graded); reports in {args.out} "
-          f"(index.html, gradebook.csv, feedback/, results/)")
-    return 0
+    errors = [r.student for r in results if r.error]
+    print(f"{len(results)} notebook{'s' if len(results) != 1 else ''}: {len(results) - len(errors)} graded"
+          + (f", {len(errors)} could not be graded ({', '.join(errors[:5])}{', ...' if len(errors) > 5 else ''}: "
+             "see index.html)" if errors else "")
+          + f"; reports in {args.out} (index.html, gradebook.csv, feedback/, results/)")
+    return 1 if errors else 0
+
+
+def submissions_folder(given: str) -> Path:
+    folder = Path(given)
+    if folder.is_file():
+        raise UsageError(f"{folder} is a file; this command takes a folder of notebooks, one per student (the file "
+                         f"name is the student id). For one notebook: grade check {folder}")
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    return folder
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -116,9 +128,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     from gradekit import similarity
 
     assignment = load_assignment(args.assignment)
-    folder = Path(args.submissions)
-    if not folder.is_dir():
-        raise UsageError(f"no such folder: {folder}")
+    folder = submissions_folder(args.submissions)
     paths = find_submissions(folder)
     if not paths:
         raise UsageError(f"no .ipynb files in {folder}")
@@ -169,34 +179,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too few: at least 1")
+    return value
+
+
+CHECK_EXAMPLES = """examples:
+  grade check my_notebook.ipynb                 (the notebook's metadata names its assignment)
+  grade check hw.ipynb --assignment rnn_sentiment --out hw.html"""
+BATCH_EXAMPLES = """examples:
+  grade batch submissions/ --assignment rnn_sentiment --out reports/
+  grade batch submissions/ --assignment rnn_sentiment --out reports/ --resume   (after filling ta_review.csv)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grade", description="Grade deep-learning notebooks safely.")
     sub = parser.add_subparsers(dest="command", required=True)
+    known = ", ".join(list_assignments()) or "none found"
+    assignment_help = f"the assignment's name, one of: {known}"
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto",
                        help="run kernels in bubblewrap (auto: when it works here)")
         p.add_argument("--data", type=Path, help="real data instead of the bundled set (e.g. an aclImdb folder)")
 
-    p = sub.add_parser("check", help="a student's self-check: public checks only")
-    p.add_argument("notebook")
-    p.add_argument("--assignment")
+    p = sub.add_parser("check", help="a student's self-check: public checks only", epilog=CHECK_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("notebook", help="the .ipynb file to check")
+    p.add_argument("--assignment", help=f"{assignment_help} (default: read from the notebook's metadata)")
     p.add_argument("--out", help="where to write the HTML feedback (default: NOTEBOOK.feedback.html)")
     common(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("batch", help="grade every notebook in a folder (a TA's run)")
-    p.add_argument("submissions")
-    p.add_argument("--assignment", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--jobs", type=int, default=default_jobs(), help="submissions graded at once")
+    p = sub.add_parser("batch", help="grade every notebook in a folder (a TA's run)", epilog=BATCH_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("submissions", help="a folder of .ipynb files, one per student; the file name is the student id")
+    p.add_argument("--assignment", required=True, help=assignment_help)
+    p.add_argument("--out", required=True, help="the folder for index.html, gradebook.csv, feedback/, results/")
+    p.add_argument("--jobs", type=positive_int, default=default_jobs(),
+                   help=f"notebooks graded at once (default: {default_jobs()}, this machine's cores up to 2)")
     p.add_argument("--resume", action="store_true", help="keep results already written to --out")
     common(p)
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("similarity", help="pairs of submissions that share student-written code, side by side")
-    p.add_argument("submissions")
-    p.add_argument("--assignment", required=True)
+    p.add_argument("submissions", help="a folder of .ipynb files, one per student")
+    p.add_argument("--assignment", required=True, help=assignment_help)
     p.add_argument("--out", required=True, help="folder for index.html, pairs/, similarity.csv and .json")
     p.add_argument("--threshold", type=float, default=30.0, help="list pairs from this %% of shared code up")
     p.add_argument("--common", type=int, help="ignore passages found in more than this many notebooks "
@@ -210,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="grade every assignment's example submissions into HTML reports")
     p.add_argument("--out", default="reports")
-    p.add_argument("--jobs", type=int, default=default_jobs())
+    p.add_argument("--jobs", type=positive_int, default=default_jobs())
     p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable); default: all")
     p.set_defaults(func=cmd_demo)
@@ -219,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("data", help="write an assignment's bundled data set for local work")
-    p.add_argument("assignment")
+    p.add_argument("assignment", help=assignment_help)
     p.add_argument("--out", default=".")
     p.add_argument("--data", type=Path)
     p.set_defaults(func=cmd_data)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gradekit.formatting import SELF_CHECK_NOTE, cell_error_text, csv_safe, format_number
+from gradekit.formatting import cell_error_text, csv_safe, format_number, self_check_note
 from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
 
 # How many cell errors the Gradescope summary lists before "... and N more".
@@ -89,7 +89,7 @@ def _summary_output(result: SubmissionResult) -> str:
             lines.append(f"{waiting} written answer{'' if one else 's'} await{'s' if one else ''} a TA and "
                          f"count{'s' if one else ''} 0 until graded; your score may still go up.")
     if result.mode == "check":
-        lines.append(SELF_CHECK_NOTE)
+        lines.append(self_check_note(result.hidden_left_out))
     lines.extend(result.notes)
     errors = result.cell_errors
     for e in errors[:_MAX_SUMMARY_CELL_ERRORS]:

@@ -10,7 +10,13 @@ from typing import Any
 # (OWASP "CSV injection"); tab and carriage return are on OWASP's list too.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-SELF_CHECK_NOTE = "Self-check: public checks only. Hidden checks run when your course staff grades."
+def self_check_note(hidden_left_out: int) -> str:
+    """What a self-check left out, so that a student knows whether the staff's grading can find more."""
+    if not hidden_left_out:
+        return "Self-check: this assignment has no hidden checks; your course staff's grading runs these same checks."
+    many = hidden_left_out != 1
+    return (f"Self-check: public checks only. {hidden_left_out} hidden check{'s' if many else ''} "
+            f"run{'' if many else 's'} when your course staff grades.")
 
 
 def format_number(value: float, digits: int = 4) -> str:

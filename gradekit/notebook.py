@@ -56,6 +56,9 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         raw = path.read_bytes()
     except OSError as exc:
         raise NotebookLoadError(f"the file {path.name} could not be read ({exc.strerror})") from None
+    if raw.startswith(b"PK\x03\x04"):
+        raise NotebookLoadError(f"{path.name} is a zip archive, not a notebook: unzip it and submit the .ipynb file "
+                                "inside")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

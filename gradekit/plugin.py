@@ -48,6 +48,7 @@ class GradingContext:
     # what the graders draw from (gradekit.seeds); fresh per run where no notebook file gave them
     seeds: Seeds = field(default_factory=lambda: Seeds(secrets.randbits(31), 2**32 + secrets.randbits(62)))
     results: list[CheckResult] = field(default_factory=list)
+    hidden_left_out: int = 0  # hidden checks a self-check ("check" mode) did not run
 
 
 class GradingPlugin:
@@ -66,6 +67,7 @@ class GradingPlugin:
                 raise pytest.UsageError(f"grader test {item.nodeid} has no @pytest.mark.question(...)")
             hidden = bool(marker.kwargs.get("hidden", False))
             (drop if hidden and self.context.mode == "check" else keep).append(item)
+        self.context.hidden_left_out = len(drop)
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -7,22 +7,57 @@ What a worker of its own per notebook guaranteed still holds:
 - a worker is replaced after `recycle_after` notebooks, or once its resident memory passes `max_rss`, so that
   nothing a long batch leaves behind in a worker (a leak in torch, a grader's cache) grows without bound;
 - whatever a worker prints goes to a file of which only the current notebook's tail is ever read.
+
+The two sides speak in `Job` and `Done` lines (JSON), defined here, where the batch imports them without
+importing torch; gradekit.worker is the other end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import select
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from gradekit.worker import Done, Job
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook for a warm worker: where it is and where its result goes."""
+
+    notebook: str
+    out: str
+
+    def line(self) -> str:
+        return json.dumps(asdict(self)) + "\n"
+
+    @classmethod
+    def parse(cls, line: str) -> Job:
+        fields = json.loads(line)
+        return cls(notebook=str(fields["notebook"]), out=str(fields["out"]))
+
+
+@dataclass(frozen=True)
+class Done:
+    """A warm worker's answer to a Job: the result file is written. `rss` is the worker's resident memory
+    afterwards, in bytes, for the batch's recycling rule."""
+
+    out: str
+    rss: int
+
+    def line(self) -> str:
+        return json.dumps(asdict(self)) + "\n"
+
+    @classmethod
+    def parse(cls, line: str) -> Done:
+        fields = json.loads(line)
+        return cls(out=str(fields["out"]), rss=int(fields["rss"]))
 
 
 @dataclass(frozen=True)

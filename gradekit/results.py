@@ -174,6 +174,14 @@ class QuestionResult:
         return seen
 
 
+@dataclass(frozen=True)
+class GraderRun:
+    """What one pytest run of an assignment's graders gave (gradekit.runner.run_graders)."""
+
+    checks: list[CheckResult]
+    hidden_left_out: int = 0  # hidden checks a self-check left out
+
+
 @dataclass
 class SubmissionResult:
     student: str
@@ -189,6 +197,7 @@ class SubmissionResult:
     duration_s: float = 0.0
     # What guarded the kernel (gradekit.sandbox.Protections.to_dict): isolation, memory bound and limit.
     sandbox: dict[str, Any] | None = None
+    hidden_left_out: int = 0  # hidden checks a self-check did not run (0 in a batch, or when there are none)
     schema: str = SCHEMA
 
     @property
@@ -218,6 +227,10 @@ class SubmissionResult:
             )
         return out
 
+    def take(self, run: GraderRun) -> None:
+        """What one run of the graders gave this submission."""
+        self.checks, self.hidden_left_out = list(run.checks), run.hidden_left_out
+
     def question_scores(self) -> dict[str, float]:
         return {q.id: q.points for q in self.questions()}
 
@@ -234,6 +247,7 @@ class SubmissionResult:
             "notes": self.notes,
             "cell_errors": self.cell_errors,
             "sandbox": self.sandbox,
+            "hidden_left_out": self.hidden_left_out,
             "questions": [
                 {"id": q.id, "title": q.title, "points": q.points, "max_points": q.max_points}
                 for q in self.questions()
@@ -256,6 +270,7 @@ class SubmissionResult:
             error=data.get("error"),
             duration_s=float(data.get("duration_s", 0.0)),
             sandbox=data.get("sandbox"),
+            hidden_left_out=int(data.get("hidden_left_out", 0)),
         )
 
     def write_json(self, path: Path) -> None:

@@ -25,7 +25,7 @@ from gradekit.kernel import CellError, KernelSession
 from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.proxy import Missing, Submission
-from gradekit.results import CheckResult, SubmissionResult
+from gradekit.results import GraderRun, SubmissionResult
 from gradekit.sandbox import Limits, Sandbox
 from gradekit.seeds import Seeds, for_notebook
 
@@ -46,8 +46,8 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         drawn = for_notebook(path.read_bytes())
     except NotebookLoadError as exc:
         result.error = str(exc)
-        result.checks = run_graders(assignment, Submission(None, unavailable=f"your notebook could not be "
-                                                           f"graded: {exc}"), mode, data)
+        result.take(run_graders(assignment, Submission(None, unavailable=f"your notebook could not be graded: {exc}"),
+                                mode, data))
         result.duration_s = time.monotonic() - start
         return result
 
@@ -62,7 +62,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     except RuntimeError as exc:  # --sandbox on where bubblewrap cannot run: a result that says so, not a crash
         shutil.rmtree(scratch, ignore_errors=True)
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
-        result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data, notebook=nb)
+        result.take(run_graders(assignment, Submission(None, unavailable=result.error), mode, data, notebook=nb))
         result.duration_s = time.monotonic() - start
         return result
     if sandbox.note:
@@ -89,8 +89,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                 submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
                                         explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
                                         default_timeout=assignment.call_timeout)
-                result.checks = run_graders(assignment, submission, mode, data, notebook=nb,
-                                            seeds=drawn)
+                result.take(run_graders(assignment, submission, mode, data, notebook=nb, seeds=drawn))
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
@@ -99,8 +98,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
         shutil.rmtree(scratch, ignore_errors=True)
     if result.error and not result.checks:
         with contextlib.suppress(GraderError):
-            result.checks = run_graders(assignment, Submission(None, unavailable=result.error), mode, data,
-                                        notebook=nb)
+            result.take(run_graders(assignment, Submission(None, unavailable=result.error), mode, data, notebook=nb))
     result.duration_s = time.monotonic() - start
     return result
 
@@ -145,7 +143,7 @@ def forget_grader_modules(graders_root: Path) -> None:
 
 
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
-                data: Path | None, notebook: Any = None, seeds: Seeds | None = None) -> list[CheckResult]:
+                data: Path | None, notebook: Any = None, seeds: Seeds | None = None) -> GraderRun:
     """Run the assignment's pytest graders in this process against `submission`; collect CheckResults.
     `notebook` is the loaded notebook, for graders that read written answers from its cells; `seeds` what
     the graders draw from (fresh ones when None)."""
@@ -162,4 +160,4 @@ def run_graders(assignment: Assignment, submission: Submission, mode: str,
         tail = "\n".join(out.getvalue().strip().splitlines()[-15:])
         print(tail, file=sys.stderr)
         raise GraderError(f"the graders for {assignment.name} could not run (pytest exit {int(code)})")
-    return context.results
+    return GraderRun(checks=context.results, hidden_left_out=context.hidden_left_out)

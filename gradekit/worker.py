@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
@@ -25,43 +24,11 @@ from typing import IO
 import torch
 
 from gradekit.config import Assignment, load_assignment
+from gradekit.pool import Done, Job
 from gradekit.runner import grade_notebook
 from gradekit.sandbox import Limits
 
 _THREADS = torch.get_num_threads()
-
-
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """One notebook for a warm worker: where it is and where its result goes."""
-
-    notebook: str
-    out: str
-
-    def line(self) -> str:
-        return json.dumps(dataclasses.asdict(self)) + "\n"
-
-    @classmethod
-    def parse(cls, line: str) -> Job:
-        fields = json.loads(line)
-        return cls(notebook=str(fields["notebook"]), out=str(fields["out"]))
-
-
-@dataclasses.dataclass(frozen=True)
-class Done:
-    """A warm worker's answer to a Job: the result file is written. `rss` is the worker's resident memory
-    afterwards, in bytes, for the batch's recycling rule."""
-
-    out: str
-    rss: int
-
-    def line(self) -> str:
-        return json.dumps(dataclasses.asdict(self)) + "\n"
-
-    @classmethod
-    def parse(cls, line: str) -> Done:
-        fields = json.loads(line)
-        return cls(out=str(fields["out"]), rss=int(fields["rss"]))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -82,9 +83,15 @@ def test_table_shows_no_messages_for_a_passed_question():
 
 
 def test_table_in_check_mode_says_public_checks():
-    table = format_table(make_result(mode="check"))
+    table = format_table(make_result(mode="check", hidden_left_out=3))
     assert "Score: 3.5 / 10.5 (public checks)" in table
-    assert "Hidden checks run when your course staff grades" in table
+    assert "3 hidden checks run when your course staff grades" in table
+
+
+def test_table_in_check_mode_of_an_assignment_without_hidden_checks_says_so():
+    table = format_table(make_result(mode="check", hidden_left_out=0))
+    assert "no hidden checks; your course staff's grading runs these same checks" in table
+    assert "hidden checks run" not in table
 
 
 def test_table_in_batch_mode_says_all_checks():
@@ -213,11 +220,59 @@ def test_infer_assignment_without_metadata_is_a_clear_usage_error(tmp_path):
     assert "rnn_sentiment" in str(err.value)  # the known assignments are listed
 
 
-def test_infer_assignment_of_an_unreadable_notebook_is_a_usage_error(tmp_path):
+def test_infer_assignment_of_an_unreadable_notebook_says_what_is_wrong_with_the_file(tmp_path):
+    """Not "pass --assignment": no assignment could grade a file that is not a notebook."""
     path = tmp_path / "broken.ipynb"
     path.write_text("{ not json")
-    with pytest.raises(UsageError, match="--assignment"):
+    with pytest.raises(UsageError, match="broken.ipynb is not valid JSON"):
         infer_assignment(path, None)
+
+
+def test_check_of_a_zip_named_ipynb_says_it_is_a_zip(tmp_path, capsys):
+    path = tmp_path / "hw.ipynb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hw/hw.ipynb", "{}")
+    assert main(["check", str(path)]) == 2
+    assert "hw.ipynb is a zip archive, not a notebook: unzip it" in capsys.readouterr().err
+
+
+def test_batch_of_a_notebook_file_points_to_check(tmp_path, capsys):
+    path = tmp_path / "ann.ipynb"
+    nbformat.write(v4.new_notebook(), path)
+    assert main(["batch", str(path), "--assignment", "rnn_sentiment", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file; this command takes a folder of notebooks" in err and f"grade check {path}" in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_batch_refuses_a_job_count_below_one(tmp_path, capsys, jobs):
+    with pytest.raises(SystemExit) as exit_:
+        main(["batch", str(tmp_path), "--assignment", "rnn_sentiment", "--out", str(tmp_path / "o"), "--jobs", jobs])
+    assert exit_.value.code == 2 and "--jobs" in capsys.readouterr().err
+
+
+def test_help_names_the_assignments_and_gives_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    out = capsys.readouterr().out
+    assert "one of: " in out and "rnn_sentiment" in out and "vit_fashion_mnist" in out
+    assert "examples:" in out and "--resume" in out
+
+
+def test_the_command_line_loads_without_torch():
+    """`grade --help` must not wait seconds for torch: only the commands that grade import it."""
+    code = "import sys, gradekit.cli; print('torch' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert found.stdout.strip() == "False"
+
+
+@pytest.mark.e2e
+def test_batch_exits_1_and_names_the_notebooks_that_could_not_be_graded(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "bob.ipynb").write_text("{ truncated")
+    assert main(["batch", str(tmp_path / "subs"), "--assignment", "rnn_sentiment", "--out",
+                 str(tmp_path / "out")]) == 1
+    assert "1 notebook: 0 graded, 1 could not be graded (bob: see index.html)" in capsys.readouterr().out
 
 
 def test_committed_template_names_its_assignment_for_check():

@@ -218,14 +218,14 @@ def unavailable() -> Submission:
 @pytest.fixture(scope="module")
 def batch_run(tmp_path_factory):
     assignment = make_assignment(tmp_path_factory.mktemp("batch"), files={"test_checks.py": GRADER})
-    results = run_graders(assignment, unavailable(), "batch", None)
+    results = run_graders(assignment, unavailable(), "batch", None).checks
     return assignment, {r.name: r for r in results}, results
 
 
 @pytest.fixture(scope="module")
 def check_run(tmp_path_factory):
     assignment = make_assignment(tmp_path_factory.mktemp("check"), files={"test_checks.py": GRADER})
-    results = run_graders(assignment, unavailable(), "check", None)
+    results = run_graders(assignment, unavailable(), "check", None).checks
     return assignment, {r.name: r for r in results}, results
 
 
@@ -346,3 +346,10 @@ def test_graders_of_different_assignments_do_not_share_local_modules():
         assignment = load_assignment(name)
         run_graders(assignment, Submission(None, unavailable="no kernel in this test"), "check", None)
         assert Path(_sys.modules["workspace"].__file__).parent == assignment.graders
+
+
+def test_a_self_check_counts_the_hidden_checks_it_left_out(tmp_path):
+    """So that its feedback can say how many the staff's grading adds, or that it adds none."""
+    assignment = make_assignment(tmp_path, files={"test_checks.py": GRADER})
+    assert run_graders(assignment, unavailable(), "check", None).hidden_left_out == 2
+    assert run_graders(assignment, unavailable(), "batch", None).hidden_left_out == 0

@@ -20,7 +20,7 @@ from gradekit.report import (
 )
 from gradekit.results import CheckResult, Reading, Review, SubmissionResult
 
-SELF_CHECK = "Self-check: public checks only. Hidden checks run when your course staff grades."
+SELF_CHECK = "Self-check: "
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
 NASTY_ID = 'a&b"c'
 SCRIPT = "<script>alert('x')</script>"
