@@ -71,6 +71,7 @@ def grade_in_worker(pool: WorkerPool, path: Path, assignment: Assignment,
     except (OSError, ValueError, KeyError) as exc:  # the worker said done but left no readable result
         error = f"the grader process for this notebook left no readable result ({exc}); please tell your course staff"
     result = SubmissionResult(student=path.stem, assignment=assignment.name, error=error,
+                              assignment_title=assignment.title,
                               question_titles=assignment.question_titles)
     result.write_json(out_json)
     return result, time.monotonic() - start

@@ -185,7 +185,7 @@ class GraderRun:
 @dataclass
 class SubmissionResult:
     student: str
-    assignment: str
+    assignment: str  # the assignment's name (its folder), e.g. rnn_sentiment
     checks: list[CheckResult] = field(default_factory=list)
     # question id -> title, in the assignment's order; questions with no check still appear (0 / 0).
     question_titles: dict[str, str] = field(default_factory=dict)
@@ -198,6 +198,7 @@ class SubmissionResult:
     # What guarded the kernel (gradekit.sandbox.Protections.to_dict): isolation, memory bound and limit.
     sandbox: dict[str, Any] | None = None
     hidden_left_out: int = 0  # hidden checks a self-check did not run (0 in a batch, or when there are none)
+    assignment_title: str = ""  # what a person calls it ("Sentiment with a frozen BERT and a GRU"); "": the name
     schema: str = SCHEMA
 
     @property
@@ -239,6 +240,7 @@ class SubmissionResult:
             "schema": self.schema,
             "student": self.student,
             "assignment": self.assignment,
+            "assignment_title": self.assignment_title,
             "mode": self.mode,
             "score": self.score,
             "max_score": self.max_score,
@@ -271,6 +273,7 @@ class SubmissionResult:
             duration_s=float(data.get("duration_s", 0.0)),
             sandbox=data.get("sandbox"),
             hidden_left_out=int(data.get("hidden_left_out", 0)),
+            assignment_title=str(data.get("assignment_title", "")),
         )
 
     def write_json(self, path: Path) -> None:

@@ -40,6 +40,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
     start = time.monotonic()
     path = Path(path)
     result = SubmissionResult(student=student or path.stem, assignment=assignment.name, mode=mode,
+                              assignment_title=assignment.title,
                               question_titles=assignment.question_titles)
     try:
         nb = load_notebook(path)

@@ -134,6 +134,7 @@ def test_check_mode_runs_public_checks_only(assignment):
                             assignment, mode="check")
     assert result.checks and not any(c.hidden for c in result.checks)
     assert result.score == result.max_score < sum(FULL.values())
+    assert result.hidden_left_out > 0 and result.assignment_title == assignment.title
 
 
 def test_grading_an_unchanged_notebook_again_draws_the_same_held_out_reviews(assignment, reports, monkeypatch):

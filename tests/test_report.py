@@ -702,3 +702,11 @@ def test_pass_rate_leaves_out_answers_awaiting_a_ta():
 def test_score_table_flags_answers_awaiting_a_ta():
     row = score_rows(parse(w_summary([written("a")])))[0]
     assert "1 answer awaiting a TA" in row.find("td", cls="flag").text()
+
+
+def test_feedback_heading_is_the_assignments_title_not_its_folder_name():
+    result = full_marks("stud42")
+    result.assignment_title = "Homework 3: attention"
+    doc = parse(render_feedback(result))
+    assert doc.find("h1").text() == "Homework 3: attention"
+    assert SubmissionResult.from_dict(result.to_dict()).assignment_title == "Homework 3: attention"
