@@ -26,24 +26,35 @@ _MAX_SUMMARY_CELL_ERRORS = 5
 # --------------------------------------------------------------------------------------------------------
 
 
-def gradebook_csv(results: Iterable[SubmissionResult], question_ids: list[str]) -> str:
-    """The gradebook as CSV text: ``student,score,max_score,<question ids...>``, one row per student.
+GRADEBOOK_STATUS = {"graded": "graded", "awaiting": "awaiting TA", "failed": "not graded"}
 
-    Rows are sorted by student id; a question a result has no entry for counts 0. Lines end with "\\n".
+
+def gradebook_csv(results: Iterable[SubmissionResult], question_ids: list[str]) -> str:
+    """The gradebook as CSV text: ``student,score,max_score,status,awaiting_ta,<question ids...>``, one row per
+    student, sorted by id; lines end with "\n".
+
+    Three states that would all read 0 look different: `status` is "graded", "awaiting TA" (`awaiting_ta` holds
+    the points a TA has yet to give, which `score` does not count yet) or "not graded" (the notebook could not be
+    graded: `score` and the questions are blank, never a 0 that an upload would publish as a grade; its
+    `max_score` is the most any submission here could score, as for everyone else). A question a graded result
+    has no entry for counts 0.
     """
+    results = list(results)
+    possible = max((r.max_score for r in results), default=0.0)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *(csv_safe(q) for q in question_ids)])
+    writer.writerow(["student", "score", "max_score", "status", "awaiting_ta", *(csv_safe(q) for q in question_ids)])
     for r in sorted(results, key=lambda r: r.student):
-        scores = r.question_scores()
-        writer.writerow(
-            [
-                csv_safe(r.student),
-                format_number(r.score),
-                format_number(r.max_score),
-                *(format_number(scores.get(q, 0)) for q in question_ids),
-            ]
-        )
+        awaiting = sum(c.max_points for c in r.checks if c.awaiting_ta)
+        if r.error:
+            state, score, questions = "failed", "", [""] * len(question_ids)
+        else:
+            scores = r.question_scores()
+            state = "awaiting" if awaiting else "graded"
+            score, questions = format_number(r.score), [format_number(scores.get(q, 0)) for q in question_ids]
+        writer.writerow([csv_safe(r.student), score, format_number(possible if r.error else r.max_score),
+                         GRADEBOOK_STATUS[state],
+                         format_number(awaiting), *questions])
     return buf.getvalue()
 
 

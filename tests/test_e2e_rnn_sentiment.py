@@ -110,7 +110,7 @@ def test_last_years_notebook_is_graded_despite_dead_cells(graded):
 def test_gradebook(reports, graded):
     with open(reports / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", "score", "max_score", *FULL]
+    assert list(rows[0]) == ["student", "score", "max_score", "status", "awaiting_ta", *FULL]
     assert [r["student"] for r in rows] == sorted(EXPECTED)
     solution = next(r for r in rows if r["student"] == "solution")
     assert float(solution["score"]) == float(solution["max_score"]) == sum(FULL.values())
@@ -182,7 +182,9 @@ def test_a_corrupt_notebook_does_not_stop_the_batch(assignment, tmp_path):
     assert "not valid JSON" in results["bob"].error and results["bob"].score == 0
     assert "does not look like a Jupyter notebook" in results["carol"].error
     with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
-        assert [row["student"] for row in csv.DictReader(f)] == ["alice", "bob", "carol"]
+        rows = list(csv.DictReader(f))
+    assert [(row["student"], row["status"], row["score"]) for row in rows] == [
+        ("alice", "graded", "39"), ("bob", "not graded", ""), ("carol", "not graded", "")]
 
 
 def test_every_deduction_has_its_message_asserted():

@@ -136,21 +136,29 @@ def test_format_number(value, text):
 def test_gradebook_csv_exact_content():
     results = [partial("carol"), full_marks("alice"), zero("bob")]
     assert gradebook_csv(results, ["attn", "lstm"]) == (
-        "student,score,max_score,attn,lstm\nalice,4,4,2,2\nbob,0,3,0,0\ncarol,2.5,3,1,1.5\n"
+        "student,score,max_score,status,awaiting_ta,attn,lstm\nalice,4,4,graded,0,2,2\nbob,0,3,graded,0,0,0\n"
+        "carol,2.5,3,graded,0,1,1.5\n"
     )
 
 
 def test_gradebook_csv_missing_question_is_zero():
     text = gradebook_csv([make("s", [chk("attn", "shape", 1)])], ["attn", "lstm", "extra"])
-    assert text.splitlines()[1] == "s,1,1,1,0,0"
+    assert text.splitlines()[1] == "s,1,1,graded,0,1,0,0"
 
 
 def test_gradebook_csv_error_result_row():
-    assert gradebook_csv([error_result("x")], ["attn"]).splitlines()[1] == "x,0,0,0"
+    """Blank, not 0: an upload must not publish a grade for a notebook that could not be graded."""
+    assert gradebook_csv([error_result("x")], ["attn"]).splitlines()[1] == "x,,0,not graded,0,"
+
+
+def test_gradebook_csv_gives_a_notebook_that_could_not_be_graded_the_points_possible_of_the_others():
+    """A worker that crashed left a result with no checks; its row still says out of how many."""
+    rows = gradebook_csv([error_result("x"), full_marks("alice")], ["attn", "lstm"]).splitlines()
+    assert rows[1:] == ["alice,4,4,graded,0,2,2", "x,,4,not graded,0,,"]
 
 
 def test_gradebook_csv_quotes_special_characters():
-    assert gradebook_csv([make('a,b"c')], []).splitlines()[1] == '"a,b""c",0,0'
+    assert gradebook_csv([make('a,b"c')], []).splitlines()[1] == '"a,b""c",0,0,graded,0'
 
 
 @pytest.mark.parametrize("student", ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)"])
@@ -173,7 +181,8 @@ def test_gradebook_csv_plain_ids_untouched(student):
 def test_write_gradebook_csv(tmp_path):
     path = tmp_path / "out" / "grades.csv"
     write_gradebook_csv([full_marks("alice")], ["attn", "lstm"], path)
-    assert path.read_text(encoding="utf-8") == "student,score,max_score,attn,lstm\nalice,4,4,2,2\n"
+    assert path.read_text(encoding="utf-8") == (
+        "student,score,max_score,status,awaiting_ta,attn,lstm\nalice,4,4,graded,0,2,2\n")
 
 
 def test_write_gradebook_csv_leaves_no_temp_files(tmp_path):
@@ -324,9 +333,11 @@ def test_gradescope_ta_graded_check_shows_points_and_comment(points, comment, ou
     assert data["score"] == 1 + points
 
 
-def test_gradebook_counts_ta_points_and_pending_as_zero():
+def test_gradebook_counts_ta_points_and_says_what_still_awaits_a_ta():
+    """An answer awaiting a TA is not in `score` yet, and the row says so: "awaiting TA", with its points."""
     text = gradebook_csv([awaiting("a"), ta_graded(1.5, "ok")], ["attn", "lstm"])
-    assert text == "student,score,max_score,attn,lstm\na,1,3,1,0\ngraded,2.5,3,1,1.5\n"
+    assert text == ("student,score,max_score,status,awaiting_ta,attn,lstm\na,1,3,awaiting TA,2,1,0\n"
+                    "graded,2.5,3,graded,0,1,1.5\n")
 
 
 @pytest.mark.parametrize("factory", [awaiting, lambda: ta_graded(1.0, "c")])

@@ -126,7 +126,7 @@ def test_a_worker_that_crashes_costs_its_own_row(tmp_path):
                         BatchOptions(quiet=True))
     assert [r.student for r in results] == ["ann"]
     assert results[0].error.startswith("the grader process for this notebook failed")
-    assert (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[1].startswith("ann,0,")
+    assert (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[1].startswith("ann,,0,not graded,")
 
 
 def test_a_worker_past_its_wall_clock_limit_is_stopped(tmp_path):

@@ -335,7 +335,8 @@ def test_gradebook_counts_reviewed_points(tmp_path):
     fill(path, "alice", "1.5")
     _, reviewed, _ = reapply(path, results)
     assert gradebook_csv(reviewed, ["attn", ESSAY]) == (
-        "student,score,max_score,attn,essay\nalice,2.5,3,1,1.5\nbob,1,3,1,0\n"
+        "student,score,max_score,status,awaiting_ta,attn,essay\nalice,2.5,3,graded,0,1,1.5\n"
+        "bob,1,3,awaiting TA,2,1,0\n"
     )
 
 
@@ -373,7 +374,8 @@ def test_batch_resume_applies_the_ta_points_everywhere_without_regrading(tmp_pat
 
     assert [r.error for r in results] == [None, None]  # nothing was regraded
     assert (out / "gradebook.csv").read_text(encoding="utf-8") == (
-        "student,score,max_score,attn,essay\nalice,3,3,1,2\nbob,1,3,1,0\n"
+        "student,score,max_score,status,awaiting_ta,attn,essay\nalice,3,3,graded,0,1,2\n"
+        "bob,1,3,awaiting TA,2,1,0\n"
     )
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "Awaiting a TA (1)" in index and "Graded by a TA (1)" in index and "Exactly." in index
@@ -394,7 +396,7 @@ def test_batch_clearing_a_row_takes_the_points_back(tmp_path):
     fill(out / "ta_review.csv", "alice", "")
     results = run_batch(subs, hw, out, BatchOptions(resume=True, quiet=True))
     assert results[0].score == 1
-    assert (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1] == "alice,1,3,1,0"
+    assert (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1] == "alice,1,3,awaiting TA,2,1,0"
 
 
 def test_batch_warns_about_a_bad_row_and_still_renders(tmp_path, capsys):
@@ -404,7 +406,7 @@ def test_batch_warns_about_a_bad_row_and_still_renders(tmp_path, capsys):
     run_batch(subs, hw, out, BatchOptions(resume=True))
     err = capsys.readouterr().err
     assert "warning: ta_review.csv line 3 (bob, essay, 'explain attention'): points 5 is more than max_points 2" in err
-    assert "bob,1,3,1,0" in (out / "gradebook.csv").read_text(encoding="utf-8")
+    assert "bob,1,3,awaiting TA,2,1,0" in (out / "gradebook.csv").read_text(encoding="utf-8")
 
 
 def two_written_questions(student: str) -> SubmissionResult:
