@@ -88,6 +88,8 @@ def format_table(result: SubmissionResult) -> str:
     lines.append(f"\nScore: {result.score:g} / {result.max_score:g} ({label}{awaiting})")
     if result.mode == "check":
         lines.append(self_check_note(result.hidden_left_out))
+    if result.routine_notes:  # how the course ran it: last, quietly, never as a `note:` to act on
+        lines.append("How your notebook was run (nothing to fix): " + "; ".join(result.routine_notes))
     return "\n".join(lines)
 
 

@@ -35,7 +35,8 @@ class PreparedCell:
 @dataclass
 class Prepared:
     cells: list[PreparedCell]
-    notes: list[str] = field(default_factory=list)
+    # How the course runs notebooks (downloads replaced, shell lines not run): routine, nothing to act on.
+    routine: list[str] = field(default_factory=list)
 
 
 def load_notebook(path: Path) -> nbformat.NotebookNode:
@@ -116,21 +117,21 @@ def prepare_cells(nb: nbformat.NotebookNode, *, setup: str = "", skip_tags: tupl
         if tags & set(skip_tags):
             continue
         if tags & set(replace_tags):
-            prepared.notes.append(f"cell {position} loads data or models from the internet; during grading "
+            prepared.routine.append(f"cell {position} loads data or models from the internet; during grading "
                                   "it was replaced by the course's offline set-up")
             continue
         if any(p.search(source) for p in patterns):
             source = drop_statements(source, patterns)
-            prepared.notes.append(f"cell {position}: downloads (e.g. from_pretrained) were replaced by the "
+            prepared.routine.append(f"cell {position}: downloads (e.g. from_pretrained) were replaced by the "
                                   "course's offline set-up; the rest of the cell ran")
             if source is None:
                 continue
         if CELL_MAGIC_SHELL.match(source):
-            prepared.notes.append(f"cell {position} is a shell cell ({source.split()[0]}); it was not run")
+            prepared.routine.append(f"cell {position} is a shell cell ({source.split()[0]}); it was not run")
             continue
         new_source, changed = neutralise_shell_lines(source)
         if changed:
-            prepared.notes.append(f"cell {position}: shell commands (lines starting with ! or %pip) were not "
+            prepared.routine.append(f"cell {position}: shell commands (lines starting with ! or %pip) were not "
                                   "run during grading; everything the assignment needs is installed")
         prepared.cells.append(PreparedCell(position, new_source))
     return prepared

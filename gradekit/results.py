@@ -192,6 +192,9 @@ class SubmissionResult:
     mode: str = "batch"  # "batch" grades hidden checks too; "check" is a student's public self-check
     # Notes about the run as a whole: a load error, cells that raised, timeouts, a sandbox that was off.
     notes: list[str] = field(default_factory=list)
+    # How the course ran the notebook (downloads replaced by its offline set-up, shell lines not run): said once,
+    # quietly; nothing in them is a problem to act on.
+    routine_notes: list[str] = field(default_factory=list)
     cell_errors: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # set when the notebook could not be graded at all
     duration_s: float = 0.0
@@ -247,6 +250,7 @@ class SubmissionResult:
             "duration_s": round(self.duration_s, 3),
             "error": self.error,
             "notes": self.notes,
+            "routine_notes": self.routine_notes,
             "cell_errors": self.cell_errors,
             "sandbox": self.sandbox,
             "hidden_left_out": self.hidden_left_out,
@@ -268,6 +272,7 @@ class SubmissionResult:
             question_titles={q["id"]: q["title"] for q in data["questions"]},
             mode=data.get("mode", "batch"),
             notes=list(data.get("notes", [])),
+            routine_notes=list(data.get("routine_notes", [])),
             cell_errors=list(data.get("cell_errors", [])),
             error=data.get("error"),
             duration_s=float(data.get("duration_s", 0.0)),

@@ -73,7 +73,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             prepared = prepare_cells(nb, setup=assignment.setup_code(data), skip_tags=assignment.skip_tags,
                                      replace_tags=assignment.replace_tags,
                                      replace_patterns=assignment.replace_patterns)
-            result.notes.extend(prepared.notes)
+            result.routine_notes.extend(prepared.routine)
             assignment.prepare_workspace(scratch, data)
             with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
                                notebook_timeout=assignment.notebook_timeout) as session:

@@ -310,3 +310,10 @@ def test_demo_grades_the_examples_into_reports(tmp_path):
     assert {p.stem for p in (reports / "results").glob("*.json")} == students
     assert (reports / "index.html").exists() and (reports / "gradebook.csv").exists()
     assert len((reports / "gradebook.csv").read_text().splitlines()) == len(students) + 1
+
+
+def test_table_says_routine_notes_last_and_never_as_a_note_to_act_on():
+    table = format_table(make_result(routine_notes=["cell 9 is a shell cell (!pip); it was not run"]))
+    assert "note:" not in table
+    assert table.splitlines()[-1] == ("How your notebook was run (nothing to fix): cell 9 is a shell cell (!pip); it "
+                                      "was not run")

@@ -246,7 +246,7 @@ def test_positions_are_one_based_notebook_positions_counting_markdown():
 def test_empty_code_cells_are_skipped(source):
     prepared = prepare_cells(make_nb(("code", source), ("code", "a = 1")))
     assert [c.position for c in prepared.cells] == [2]
-    assert prepared.notes == []
+    assert prepared.routine == []
 
 
 def test_markdown_cells_are_not_run_even_when_they_look_like_code():
@@ -270,23 +270,23 @@ def test_replace_tag_drops_the_cell_with_a_note_saying_it_was_replaced():
     nb = make_nb(("code", "a = 1"), ("code", "model = download_model()", ["download"]))
     prepared = prepare_cells(nb, replace_tags=("download",))
     assert [c.position for c in prepared.cells] == [1]
-    assert len(prepared.notes) == 1
-    assert "cell 2" in prepared.notes[0]
-    assert "replaced" in prepared.notes[0]
+    assert len(prepared.routine) == 1
+    assert "cell 2" in prepared.routine[0]
+    assert "replaced" in prepared.routine[0]
 
 
 def test_replace_pattern_drops_a_matching_cell_with_a_note():
     nb = make_nb(("code", "x = 1"), ("code", "tok = AutoTokenizer.from_pretrained('bert-base-uncased')"))
     prepared = prepare_cells(nb, replace_patterns=(r"from_pretrained\(",))
     assert [c.position for c in prepared.cells] == [1]
-    assert "cell 2" in prepared.notes[0]
-    assert "replaced" in prepared.notes[0]
+    assert "cell 2" in prepared.routine[0]
+    assert "replaced" in prepared.routine[0]
 
 
 def test_replace_pattern_leaves_other_cells_alone():
     prepared = prepare_cells(make_nb(("code", "x = 1")), replace_patterns=(r"from_pretrained\(",))
     assert [c.source for c in prepared.cells] == ["x = 1"]
-    assert prepared.notes == []
+    assert prepared.routine == []
 
 
 def test_pip_install_line_is_neutralised_and_the_rest_of_the_cell_runs():
@@ -298,9 +298,9 @@ def test_pip_install_line_is_neutralised_and_the_rest_of_the_cell_runs():
 
 def test_neutralised_pip_install_leaves_a_note_naming_the_cell():
     prepared = prepare_cells(make_nb(("markdown", "m"), ("code", "!pip install x")))
-    assert len(prepared.notes) == 1
-    assert "cell 2" in prepared.notes[0]
-    assert "not" in prepared.notes[0] and "run" in prepared.notes[0]
+    assert len(prepared.routine) == 1
+    assert "cell 2" in prepared.routine[0]
+    assert "not" in prepared.routine[0] and "run" in prepared.routine[0]
 
 
 @pytest.mark.parametrize(("source", "expected"), [
@@ -321,7 +321,7 @@ def test_neutralised_cell_still_compiles():
 def test_plain_python_cell_is_unchanged_and_has_no_note():
     prepared = prepare_cells(make_nb(("code", "x = 3  # not a !shell line")))
     assert prepared.cells[0].source == "x = 3  # not a !shell line"
-    assert prepared.notes == []
+    assert prepared.routine == []
 
 
 @pytest.mark.parametrize("magic", ["%%bash", "%%sh", "%%script bash", "%%system"])
@@ -329,16 +329,16 @@ def test_shell_cell_magic_cells_are_dropped_with_a_note(magic):
     nb = make_nb(("code", "a = 1"), ("code", f"{magic}\nrm -rf ~\n"))
     prepared = prepare_cells(nb)
     assert [c.position for c in prepared.cells] == [1]
-    assert len(prepared.notes) == 1
-    assert "cell 2" in prepared.notes[0]
-    assert "shell cell" in prepared.notes[0]
+    assert len(prepared.routine) == 1
+    assert "cell 2" in prepared.routine[0]
+    assert "shell cell" in prepared.routine[0]
 
 
 def test_skip_tag_wins_over_replace_tag_and_leaves_no_note():
     nb = make_nb(("code", "download()", ["skip-grading", "download"]))
     prepared = prepare_cells(nb, skip_tags=("skip-grading",), replace_tags=("download",))
     assert prepared.cells == []
-    assert prepared.notes == []
+    assert prepared.routine == []
 
 
 # --------------------------------------------------------------------------------- code_locator, definition

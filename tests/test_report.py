@@ -710,3 +710,15 @@ def test_feedback_heading_is_the_assignments_title_not_its_folder_name():
     doc = parse(render_feedback(result))
     assert doc.find("h1").text() == "Homework 3: attention"
     assert SubmissionResult.from_dict(result.to_dict()).assignment_title == "Homework 3: attention"
+
+
+def test_routine_notes_are_said_once_quietly_not_as_a_warning():
+    """"Downloads were replaced by the course's offline set-up" is how the course runs every notebook: not in
+    the yellow box of things that went wrong, but in a closed list at the end of the page."""
+    result = full_marks("stud42")
+    result.routine_notes = ["cell 3: downloads (e.g. from_pretrained) were replaced by the course's offline set-up"]
+    page = render_feedback(result)
+    assert "Notes about this run" not in page
+    details = page[page.index('<details class="routine-notes">'):]
+    assert "How your notebook was run (1 note, nothing to fix)" in details and "cell 3: downloads" in details
+    assert SubmissionResult.from_dict(result.to_dict()).routine_notes == result.routine_notes
