@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from browser import chromium
 
 # Every grading in the suite draws from one fixed course secret (gradekit.seeds), so that a test's verdicts are
 # the same on every run; the graders' own subprocesses inherit it.
@@ -54,3 +55,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     if ran or _counts["skipped"]:
         terminalreporter.write_line(f"security tests: {ran} ran ({_counts['failed']} failed), "
                                     f"{_counts['skipped']} skipped{' (CI: skips fail)' if IN_CI else ''}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (tests/browser.py), one for the whole run."""
+    yield from chromium()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from browser import layout_problems
 
 from gradekit.batch import BatchOptions, run_batch
 from gradekit.config import load_assignment
@@ -126,9 +127,10 @@ def feedback_against_result(reports: Path, student: str) -> tuple[dict, dict]:
 
 
 def page_and_solution_tests(students):
-    """The two tests every end-to-end module of an assignment's examples holds, on its `reports` (the batch's
-    folder) and `graded` ({student: result}) fixtures: each student's feedback page shows what the grading found,
-    and the solution passes every check. Assign both to module-level names there, where pytest collects them."""
+    """The tests every end-to-end module of an assignment's examples holds, on its `reports` (the batch's folder)
+    and `graded` ({student: result}) fixtures: each student's feedback page shows what the grading found, the
+    solution passes every check, and every page the batch wrote fits a phone and a desktop screen in a real
+    browser. Assign them to module-level names there, where pytest collects them."""
 
     @pytest.mark.parametrize("student", students)
     def test_feedback_page_shows_every_questions_points_and_messages(reports, graded, student):
@@ -142,4 +144,12 @@ def page_and_solution_tests(students):
         """Not only full points: no check of the solution failed, could not run or was skipped."""
         assert [c.name for c in graded["solution"].checks if not (c.passed or c.awaiting_ta)] == []
 
-    return test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check
+    @pytest.mark.parametrize("width", [390, 1280])
+    def test_every_page_fits_the_screen_without_console_errors(browser, reports, width):
+        """No page scrolls sideways (a formula, a long line of code or a table past the edge) and none logs an
+        error, at a phone's 390 px and at 1280 px."""
+        pages = [reports / "index.html", *sorted((reports / "feedback").glob("*.html"))]
+        assert [p for page in pages for p in layout_problems(browser, page, width)] == []
+
+    return (test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check,
+            test_every_page_fits_the_screen_without_console_errors)

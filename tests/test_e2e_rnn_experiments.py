@@ -165,5 +165,5 @@ def test_every_deduction_has_its_message_asserted():
     assert not unasserted_deductions(EXPECTED, FULL, MESSAGES)
 
 
-test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check = \
-    page_and_solution_tests(EXPECTED)
+(test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check,
+ test_every_page_fits_the_screen_without_console_errors) = page_and_solution_tests(EXPECTED)

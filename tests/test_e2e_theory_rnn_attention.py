@@ -138,5 +138,5 @@ def test_ta_points_in_the_csv_reach_the_gradebook(graded, reports):
     assert float(gradebook["seed000"]["score"]) == 8  # untouched: its free text still awaits a TA
 
 
-test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check = \
-    page_and_solution_tests(EXPECTED)
+(test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check,
+ test_every_page_fits_the_screen_without_console_errors) = page_and_solution_tests(EXPECTED)
