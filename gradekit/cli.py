@@ -11,6 +11,7 @@ from gradekit.batch import BatchOptions, default_jobs, find_submissions, run_bat
 from gradekit.config import ConfigError, list_assignments, load_assignment
 from gradekit.formatting import self_check_note
 from gradekit.notebook import NotebookLoadError, load_notebook, notebook_assignment
+from gradekit.progress import Step
 from gradekit.release import ReleaseError, release
 from gradekit.report import write_feedback
 from gradekit.results import SubmissionResult
@@ -44,7 +45,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"Checking {notebook.name} against the public checks of {assignment.title} ...", file=sys.stderr)
     from gradekit.runner import grade_notebook  # here: it imports torch, which `grade --help` need not wait for
 
-    result = grade_notebook(notebook, assignment, mode="check", sandbox_mode=args.sandbox, data=args.data)
+    terminal = sys.stderr  # bound now: the graders' run redirects sys.stderr while its checks run
+    live = terminal.isatty()  # a log or a pipe gets the table only, not a line per cell
+
+    def show(step: Step) -> None:
+        print(f"\r  {step.describe()}"[:100].ljust(100), end="", file=terminal, flush=True)
+
+    result = grade_notebook(notebook, assignment, mode="check", sandbox_mode=args.sandbox, data=args.data,
+                            on_step=show if live else None)
+    if live:
+        print("\r" + " " * 100 + "\r", end="", file=terminal, flush=True)
     out = Path(args.out) if args.out else notebook.with_suffix(".feedback.html")
     write_feedback(result, out)
     print(format_table(result))

@@ -32,6 +32,7 @@ from nbclient.util import run_sync
 
 from gradekit import cgroups, procs
 from gradekit.channels import MAX_MESSAGE_BYTES, CappedClient, LimitedKernelClient, SandboxedKernelManager, Tail
+from gradekit.progress import Reporter, Step
 from gradekit.sandbox import GIB, Sandbox
 
 TIMEOUT_ENAME = "CellTimeout"
@@ -368,12 +369,13 @@ class KernelSession:
                     return False
                 self._signal_kernel(signal.SIGINT)
 
-    def run_notebook(self, cells: list[tuple[int, str]]) -> ExecutionReport:
-        """Run (notebook position, source) pairs in order; record errors; enforce the time limits.
+    def run_notebook(self, cells: list[tuple[int, str]], on_step: Reporter | None = None) -> ExecutionReport:
+        """Run (notebook position, source) pairs in order; record errors; enforce the time limits; tell
+        `on_step` as each cell starts.
 
         When a cell kills or hangs the kernel, a fresh kernel re-runs the cells before it (once), so that
         what the notebook reached can still be graded; the cells from the fatal one on are not run."""
-        report = self._run(cells, ExecutionReport(), time.monotonic())
+        report = self._run(cells, ExecutionReport(), time.monotonic(), on_step=on_step)
         fatal = report.fatal_cell
         self._ran = [(p, src) for p, src in cells if fatal is None or p < fatal]
         if fatal is not None and fatal > 0 and report.aborted:
@@ -393,9 +395,11 @@ class KernelSession:
         return report
 
     def _run(self, cells: list[tuple[int, str]], report: ExecutionReport, start: float,
-             record: bool = True) -> ExecutionReport:
+             record: bool = True, on_step: Reporter | None = None) -> ExecutionReport:
         assert self._client is not None
-        for position, source in cells:
+        for index, (position, source) in enumerate(cells, start=1):
+            if on_step is not None:
+                on_step(Step("cell", index, len(cells), f"cell {position}" if position else "the course's set-up"))
             elapsed = time.monotonic() - start
             remaining = self.notebook_timeout - elapsed
             if remaining <= 1:

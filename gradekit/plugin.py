@@ -9,6 +9,7 @@ raised by the proxy; never a traceback. A passing check can add a note with `rec
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import zlib
@@ -21,6 +22,7 @@ import torch
 
 from gradekit.config import Assignment
 from gradekit.figures import Figure
+from gradekit.progress import Reporter, Step
 from gradekit.proxy import NotImplementedByStudent, Submission, SubmissionError
 from gradekit.results import CheckResult, Reading, Review, Status
 from gradekit.seeds import Seeds
@@ -49,11 +51,14 @@ class GradingContext:
     seeds: Seeds = field(default_factory=lambda: Seeds(secrets.randbits(31), 2**32 + secrets.randbits(62)))
     results: list[CheckResult] = field(default_factory=list)
     hidden_left_out: int = 0  # hidden checks a self-check ("check" mode) did not run
+    on_step: Reporter | None = None  # told as each question's checks start
 
 
 class GradingPlugin:
     def __init__(self, context: GradingContext):
         self.context = context
+        self._questions: list[str] = []  # the questions collected, in the order their checks run
+        self._current: str | None = None  # the question whose checks are running
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[CONTEXT] = self.context
@@ -71,6 +76,18 @@ class GradingPlugin:
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
+        self._questions = list(dict.fromkeys(question_marker(item)[0] for item in keep))
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        qid = question_marker(item)[0]
+        if self.context.on_step is not None and qid != self._current:
+            self._current = qid
+            title = self.context.assignment.question_titles.get(qid, qid)
+            step = Step("question", self._questions.index(qid) + 1, len(self._questions), title)
+            capture = item.config.pluginmanager.getplugin("capturemanager")
+            # pytest captures file descriptors 1 and 2 while checks run: the step must reach the real terminal
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                self.context.on_step(step)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:

@@ -24,6 +24,7 @@ from gradekit.config import Assignment
 from gradekit.kernel import CellError, KernelSession
 from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
+from gradekit.progress import Reporter
 from gradekit.proxy import Missing, Submission
 from gradekit.results import GraderRun, SubmissionResult
 from gradekit.sandbox import Limits, Sandbox
@@ -36,7 +37,8 @@ class GraderError(RuntimeError):
 
 def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", student: str | None = None,
                    sandbox_mode: str = "auto", data: Path | None = None, hidden_paths: list[Path] | None = None,
-                   limits: Limits | None = None) -> SubmissionResult:
+                   limits: Limits | None = None, on_step: Reporter | None = None) -> SubmissionResult:
+    """`on_step` is told as each cell, then each question, starts (gradekit.progress)."""
     start = time.monotonic()
     path = Path(path)
     result = SubmissionResult(student=student or path.stem, assignment=assignment.name, mode=mode,
@@ -77,7 +79,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
             assignment.prepare_workspace(scratch, data)
             with KernelSession(scratch, sandbox, cell_timeout=assignment.cell_timeout,
                                notebook_timeout=assignment.notebook_timeout) as session:
-                report = session.run_notebook([(c.position, c.source) for c in prepared.cells])
+                report = session.run_notebook([(c.position, c.source) for c in prepared.cells], on_step)
                 result.sandbox = sandbox.protections.to_dict()
                 result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
                 result.notes.extend(report.notes)
@@ -90,7 +92,8 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                 submission = Submission(session, unavailable=session.dead, locate=code_locator(nb),
                                         explain_missing=missing_explainer(nb, report.errors, report.fatal_cell),
                                         default_timeout=assignment.call_timeout)
-                result.take(run_graders(assignment, submission, mode, data, notebook=nb, seeds=drawn))
+                result.take(run_graders(assignment, submission, mode, data, notebook=nb, seeds=drawn,
+                                        on_step=on_step))
     except GraderError as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
@@ -144,12 +147,13 @@ def forget_grader_modules(graders_root: Path) -> None:
 
 
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
-                data: Path | None, notebook: Any = None, seeds: Seeds | None = None) -> GraderRun:
+                data: Path | None, notebook: Any = None, seeds: Seeds | None = None,
+                on_step: Reporter | None = None) -> GraderRun:
     """Run the assignment's pytest graders in this process against `submission`; collect CheckResults.
     `notebook` is the loaded notebook, for graders that read written answers from its cells; `seeds` what
     the graders draw from (fresh ones when None)."""
     context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data,
-                             notebook=notebook, **({"seeds": seeds} if seeds is not None else {}))
+                             notebook=notebook, on_step=on_step, **({"seeds": seeds} if seeds is not None else {}))
     forget_grader_modules(assignment.root / "graders")
     args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
             "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,

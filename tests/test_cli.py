@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -299,6 +301,30 @@ def test_check_of_a_good_notebook_exits_0_prints_the_table_and_writes_the_feedba
     assert "Score: 16 / 21 (public checks, 5 awaiting a TA)" in out.stdout, out.stdout
     feedback = tmp_path / "mine.feedback.html"
     assert feedback.exists() and "Q3" in feedback.read_text() and f"Feedback page: {feedback}" in out.stdout
+
+
+@pytest.mark.e2e
+def test_check_in_a_terminal_shows_where_it_is_while_the_student_waits(tmp_path):
+    """In a terminal, `check` says which cell runs, then which question is checked, on one line it rewrites; the
+    table comes after, the line cleared."""
+    notebook = tmp_path / "mine.ipynb"
+    shutil.copy(THEORY / "solution.ipynb", notebook)
+    controller, terminal = pty.openpty()
+    with subprocess.Popen([sys.executable, str(ROOT / "grade.py"), "check", str(notebook), "--assignment",
+                           "theory_rnn_attention"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=terminal, cwd=ROOT) as proc:
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the child's end closes
+            while chunk := os.read(controller, 1 << 16):
+                shown += chunk
+        out = proc.stdout.read().decode()
+    os.close(controller)
+    text = shown.decode(errors="replace")
+    assert proc.returncode == 0 and "Score: 16 / 21" in out
+    assert "running the course's set-up (1 of " in text and "running cell " in text
+    assert "checking Q1 " in text and text.index("running cell ") < text.index("checking Q1 ")
+    assert "\r" in text and "\n  running" not in text  # one line, rewritten
 
 
 @pytest.mark.e2e

@@ -115,6 +115,15 @@ def test_a_cell_with_a_lone_surrogate_costs_that_cell_only(shared):
     assert stdout(shared.execute("print(fine)")[0]).strip() == "4"
 
 
+def test_each_cell_is_announced_as_it_starts(shared):
+    """What `grade check` shows while a student waits: the course's set-up, then each cell by its position."""
+    steps = []
+    shared.run_notebook([(0, "setup = 1"), (2, "a = 1"), (5, "b = a + 1")], on_step=steps.append)
+    assert [(s.phase, s.index, s.total, s.label) for s in steps] == [
+        ("cell", 1, 3, "the course's set-up"), ("cell", 2, 3, "cell 2"), ("cell", 3, 3, "cell 5")]
+    assert steps[1].describe() == "running cell 2 (2 of 3)"
+
+
 def test_output_to_the_kernels_own_stdout_goes_to_a_bounded_tail(shared):
     """File descriptors 1 and 2 bypass Jupyter's messages; the grader keeps only their last 64 KiB."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

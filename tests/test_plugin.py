@@ -353,3 +353,13 @@ def test_a_self_check_counts_the_hidden_checks_it_left_out(tmp_path):
     assignment = make_assignment(tmp_path, files={"test_checks.py": GRADER})
     assert run_graders(assignment, unavailable(), "check", None).hidden_left_out == 2
     assert run_graders(assignment, unavailable(), "batch", None).hidden_left_out == 0
+
+
+def test_the_graders_say_each_question_as_its_checks_start(tmp_path):
+    """For a student waiting on `grade check`: one step per question, in the order the checks run."""
+    steps = []
+    assignment = make_assignment(tmp_path, files={"test_checks.py": GRADER})
+    run_graders(assignment, unavailable(), "batch", None, on_step=steps.append)
+    assert [s.phase for s in steps] == ["question"] * len(steps)
+    assert [s.index for s in steps] == list(range(1, len(steps) + 1)) and steps[0].total == len(steps) > 1
+    assert len({s.label for s in steps}) == len(steps)
