@@ -35,6 +35,12 @@ def batch(submissions: Path, out: Path, *extra: str) -> list[str]:
             "--out", str(out), "--jobs", "1", *extra]
 
 
+def finished(run: subprocess.CompletedProcess) -> None:
+    """The batch ran to its end: exit 1, since dave's truncated notebook could not be graded, and it says so."""
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert b"1 could not be graded (dave" in run.stdout, run.stdout[-2000:]
+
+
 def gradebook(out: Path) -> list[dict]:
     with open(out / "gradebook.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -43,7 +49,7 @@ def gradebook(out: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def uninterrupted(submissions, tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("uninterrupted")
-    subprocess.run(batch(submissions, out), check=True, capture_output=True, timeout=900, cwd=ROOT)
+    finished(subprocess.run(batch(submissions, out), capture_output=True, timeout=900, cwd=ROOT))
     return gradebook(out)
 
 
@@ -61,7 +67,7 @@ def killed_then_resumed(submissions, tmp_path_factory) -> tuple[Path, dict[str, 
     kept = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     assert 0 < len(kept) < 4, f"the kill came too late or too early to test anything: {sorted(kept)}"
     assert not (out / "gradebook.csv").exists()
-    subprocess.run(batch(submissions, out, "--resume"), check=True, capture_output=True, timeout=900, cwd=ROOT)
+    finished(subprocess.run(batch(submissions, out, "--resume"), capture_output=True, timeout=900, cwd=ROOT))
     return out, kept
 
 
