@@ -234,25 +234,41 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 def run_worker(cmd: list[str], timeout: float) -> SimpleNamespace:
-    """One worker process, its output in files (a flooding item must not flood this test's memory), and its
-    peak memory from wait4: what a batch would have to hold for it."""
+    """One worker process, its output in files (a flooding item must not flood this test's memory), and its own
+    peak memory, what a batch would have to hold for it: VmHWM, read while it runs. Not wait4's ru_maxrss, which
+    is the largest of the worker and every descendant it reaped, so the flooding kernel's own memory (bounded by
+    its cgroup, tested in test_sandbox) would count as the worker's."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
+        peak = 0
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            peak = max(peak, high_water_mark(proc.pid))
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
+                pid, status, _ = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
         sizes = [f.seek(0, os.SEEK_END) for f in (out, err)]
         err.seek(max(0, sizes[1] - 4000))
         return SimpleNamespace(returncode=proc.returncode, stderr=err.read().decode(errors="replace"),
-                               output_bytes=sum(sizes), peak_rss=usage.ru_maxrss * 1024)
+                               output_bytes=sum(sizes), peak_rss=peak)
+
+
+def high_water_mark(pid: int) -> int:
+    """The process's own peak resident memory so far (VmHWM), in bytes; 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def grade(names: list[str], tmp: Path, server_port: int) -> SimpleNamespace:
