@@ -27,15 +27,19 @@ from pathlib import Path
 from typing import IO
 
 
+class JsonLine:
+    """A record that crosses the pipe between the batch and a worker as one line of JSON."""
+
+    def line(self) -> str:
+        return json.dumps(asdict(self)) + "\n"  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class Job:
+class Job(JsonLine):
     """One notebook for a warm worker: where it is and where its result goes."""
 
     notebook: str
     out: str
-
-    def line(self) -> str:
-        return json.dumps(asdict(self)) + "\n"
 
     @classmethod
     def parse(cls, line: str) -> Job:
@@ -44,15 +48,12 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Done:
+class Done(JsonLine):
     """A warm worker's answer to a Job: the result file is written. `rss` is the worker's resident memory
     afterwards, in bytes, for the batch's recycling rule."""
 
     out: str
     rss: int
-
-    def line(self) -> str:
-        return json.dumps(asdict(self)) + "\n"
 
     @classmethod
     def parse(cls, line: str) -> Done:
