@@ -25,7 +25,7 @@ from gradekit.formatting import cell_error_text, format_number, format_percent, 
 from gradekit.mathml import render_answer, render_example, render_latex
 from gradekit.results import CheckResult, QuestionResult, Review, Status, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
-from gradekit.review import question_order
+from gradekit.review import queue_key
 from gradekit.sandbox import Protections
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -361,9 +361,9 @@ def _review_context(results: list[SubmissionResult]) -> dict[str, Any]:
                 pending.append(_review_item(r, c, titles))
             elif c.ta_graded:
                 done.append(_review_item(r, c, titles))
-    order = question_order(results)
+    key = queue_key(results)
     for items in (pending, done):
-        items.sort(key=lambda i: (order.get(i["question"], len(order)), i["question"], i["check"], i["student"]))
+        items.sort(key=lambda i: key(i["question"], i["check"], i["student"]))
     return {"pending_reviews": pending, "done_reviews": done}
 
 

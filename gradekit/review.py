@@ -19,7 +19,7 @@ import copy
 import csv
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -267,7 +267,7 @@ def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list
     assignment's order (TAs grade one question at a time), then by check and student. Only unfilled rows for
     answers that no longer exist are dropped."""
     results = list(results)
-    order = question_order(results)
+    sort_key = queue_key(results)
     in_run = {r.student for r in results}
     existing: dict[Key, ReviewRow] = {}
     for row in sheet.rows:
@@ -298,17 +298,17 @@ def merged_rows(results: Iterable[SubmissionResult], sheet: ReviewSheet) -> list
             kept[-1].note = NOTE_NOT_IN_RUN
         else:
             kept[-1].note = NOTE_ANSWER_CHANGED if row.key[:3] in current_checks else NOTE_NO_LONGER
-    return sorted(current + kept, key=lambda r: (order.get(r.question, len(order)), r.question, r.check, r.student))
+    return sorted(current + kept, key=lambda r: sort_key(r.question, r.check, r.student))
 
 
-def question_order(results: Iterable[SubmissionResult]) -> dict[str, int]:
-    """Each question's place in the assignment (question_titles keep its order), for review queues that a TA
-    works through one question at a time."""
+def queue_key(results: Iterable[SubmissionResult]) -> Callable[[str, str, str], tuple]:
+    """The order of a review queue, which a TA works through one question at a time: (question, check, student)
+    -> a sort key, questions in the assignment's order (question_titles keep it), unknown ones last."""
     order: dict[str, int] = {}
     for result in results:
         for question in result.question_titles:
             order.setdefault(question, len(order))
-    return order
+    return lambda question, check, student: (order.get(question, len(order)), question, check, student)
 
 
 def _note(row: ReviewRow, check: CheckResult) -> str:
