@@ -6,12 +6,10 @@ and this config), `reference/<topic>.py`, and `graders/<name>/`.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import sys
 import tomllib
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +88,7 @@ class Assignment:
 
     @property
     def hooks(self) -> WorkspaceHooks:
-        return workspace_hooks(self.graders)
+        return workspace_hooks(self)
 
     def readable_paths(self, data: Path | None) -> list[Path]:
         """Host folders the kernel may read beyond the system and the interpreter (a local model cache). The
@@ -129,43 +127,58 @@ class WorkspaceHooks:
 HOOK_NAMES = tuple(WorkspaceHooks.__dataclass_fields__)
 
 
-@functools.cache
-def workspace_hooks(graders: Path) -> WorkspaceHooks:
-    """The hooks `graders/workspace.py` defines, imported once per process (it reads data files at import)."""
-    path = graders / "workspace.py"
-    if not path.exists():
-        return WorkspaceHooks()
-    spec = importlib.util.spec_from_file_location(f"gradekit_workspace_{graders.name}", path)
+def root_package(root: Path, name: str) -> ModuleType:
+    """The package `name` (`graders`, `reference`) of the course root `root`, imported from that folder whatever
+    sys.path holds, so that graders import `reference.<topic>` and their own modules (`from . import workspace`)
+    without a conftest touching sys.path. A package of that name imported earlier from another root is dropped
+    with its submodules: graded one after the other in one process, each root answers for itself."""
+    folder = (root / name).resolve()
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if [Path(p).resolve() for p in getattr(loaded, "__path__", [])] == [folder]:
+            return loaded
+        for key in [key for key in sys.modules if key == name or key.startswith(f"{name}.")]:
+            del sys.modules[key]
+    init = folder / "__init__.py"
+    if not init.is_file():
+        raise ConfigError(f"{folder} is not a package: create an empty {init} (README, Layout)")
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    defined = {name: vars(module)[name] for name in HOOK_NAMES if callable(vars(module).get(name))}
-    return WorkspaceHooks(**defined)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def graders_package(assignment: Assignment) -> ModuleType:
+    """`graders.<assignment>`, the package pytest collects the checks from (its --import-mode=importlib finds
+    the same modules in sys.modules by the same names, so each module is imported once per process, one way)."""
+    if (assignment.root / "reference" / "__init__.py").is_file():
+        root_package(assignment.root, "reference")
+    root_package(assignment.root, "graders")
+    if not (assignment.graders / "__init__.py").is_file():
+        raise ConfigError(f"{assignment.graders} is not a package: create an empty "
+                          f"{assignment.graders / '__init__.py'} (README, Layout)")
+    return importlib.import_module(f"graders.{assignment.name}")
 
 
 def graders_module(assignment: Assignment, module: str) -> ModuleType:
-    """graders/<assignment>/<module>.py loaded outside a grading (by tests and benchmarks), under a name of its own
-    (every assignment has its own `learning`), and registered in sys.modules, where inspect.getsource looks. Its
-    sibling imports (`import workspace`) are found in its folder while it loads, then forgotten, so that another
-    assignment's module loaded next gets its own. Its question marks are the grading plugin's: unknown here."""
-    folder = assignment.graders
-    spec = importlib.util.spec_from_file_location(f"{assignment.name}_{module}", folder / f"{module}.py")
-    assert spec and spec.loader
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = loaded
-    before = set(sys.modules)
-    sys.path.insert(0, str(folder))
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Unknown pytest.mark")
-            spec.loader.exec_module(loaded)
-    finally:
-        sys.path.remove(str(folder))
-        for name in set(sys.modules) - before:
-            file = getattr(sys.modules[name], "__file__", None)
-            if file and Path(file).parent == folder:
-                del sys.modules[name]
-    return loaded
+    """graders/<assignment>/<module>.py, the same module object the graders use (tests, benchmarks and tools
+    read the learning budget or the drawn cases from it)."""
+    graders_package(assignment)
+    return importlib.import_module(f"graders.{assignment.name}.{module}")
+
+
+def workspace_hooks(assignment: Assignment) -> WorkspaceHooks:
+    """The hooks `graders/<name>/workspace.py` defines (imported once per process: it reads data files)."""
+    if not (assignment.graders / "workspace.py").exists():
+        return WorkspaceHooks()
+    module = graders_module(assignment, "workspace")
+    return WorkspaceHooks(**{name: vars(module)[name] for name in HOOK_NAMES if callable(vars(module).get(name))})
 
 
 def load_assignment(name: str, root: Path | None = None) -> Assignment:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gradekit.config import Assignment
+from gradekit.config import Assignment, ConfigError, graders_package
 from gradekit.kernel import CellError, KernelSession
 from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
@@ -136,16 +136,6 @@ def missing_explainer(nb, errors: list[CellError], stopped_at: int | None = None
     return explain
 
 
-def forget_grader_modules(graders_root: Path) -> None:
-    """Drop modules imported from any assignment's graders folder. Each folder has its own `workspace` and
-    `learning`; graded in one process one after another, the second would otherwise get the first's."""
-    root = graders_root.resolve()
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(root):
-            del sys.modules[name]
-
-
 def run_graders(assignment: Assignment, submission: Submission, mode: str,
                 data: Path | None, notebook: Any = None, seeds: Seeds | None = None,
                 on_step: Reporter | None = None) -> GraderRun:
@@ -154,7 +144,10 @@ def run_graders(assignment: Assignment, submission: Submission, mode: str,
     the graders draw from (fresh ones when None)."""
     context = GradingContext(submission=submission, assignment=assignment, mode=mode, data_path=data,
                              notebook=notebook, on_step=on_step, **({"seeds": seeds} if seeds is not None else {}))
-    forget_grader_modules(assignment.root / "graders")
+    try:
+        graders_package(assignment)  # imported once per process; pytest finds its modules by the same names
+    except ConfigError as exc:
+        raise GraderError(f"the graders for {assignment.name} could not be imported: {exc}") from exc
     args = [str(assignment.graders), "-q", "-p", "no:cacheprovider", "-p", "gradekit.plugin",
             "--import-mode=importlib", "--rootdir", str(assignment.graders), "-c", os.devnull,
             "-W", "ignore::DeprecationWarning"]

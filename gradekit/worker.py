@@ -7,9 +7,10 @@ Two ways to run it:
   answers each on FD with a `Done` line once the result file is written. It pays for starting Python and
   importing torch, transformers and the graders' references once, instead of once per notebook.
 
-Each notebook still gets a sandboxed kernel that no other submission has touched, its own pytest run and freshly
-imported graders (runner.forget_grader_modules), and torch's global settings as a new process has them
-(`fresh_process_state`), so a verdict never depends on which notebooks the same worker graded before.
+Each notebook still gets a sandboxed kernel that no other submission has touched, its own pytest run (the graders'
+modules are imported once per worker and keep nothing of a submission: every fixture is built afresh per run),
+and torch's global settings as a new process has them (`fresh_process_state`), so a verdict never depends on which
+notebooks the same worker graded before.
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ notebook is given. (Fast: no kernel; the graders' case builders are plain functi
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +13,8 @@ import pytest
 import torch
 
 import reference.rnn_sentiment as ref
+from gradekit import config
+from gradekit.config import load_assignment
 from gradekit.datasets.images import bundled_images, fresh_images
 from gradekit.datasets.sentiment import _key, bundled_splits, fresh_reviews
 from gradekit.shared_checks import near_zero_case
@@ -25,15 +25,8 @@ SEEDS = range(60)
 
 
 def graders_module(assignment: str, module: str):
-    """graders/<assignment>/<module>.py under a name of its own (two assignments have a `cases` module)."""
-    folder = ROOT / "graders" / assignment
-    sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(f"{assignment}_{module}", folder / f"{module}.py")
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = loaded  # inspect.getsource, used by the bert learning check, looks it up there
-    spec.loader.exec_module(loaded)
-    sys.path.remove(str(folder))
-    return loaded
+    """graders/<assignment>/<module>.py, as the graders import it."""
+    return config.graders_module(load_assignment(assignment), module)
 
 
 cases = graders_module("rnn_sentiment", "cases")

@@ -25,6 +25,8 @@ from gradekit.results import SubmissionResult
 from gradekit.runner import GraderError, grade_notebook
 from gradekit.sandbox import Sandbox
 
+from toys import graders_folder
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 RNN_SOLUTION = ROOT / "examples" / "submissions" / "rnn_sentiment" / "solution.ipynb"
@@ -104,8 +106,7 @@ def fake_project(tmp_path: Path, conftest: str) -> Path:
     (root / "assignments" / "toy").mkdir(parents=True)
     (root / "assignments" / "toy" / "assignment.toml").write_text(
         '[assignment]\ntitle = "Toy"\n\n[[questions]]\nid = "q1"\ntitle = "Q1"\n')
-    graders = root / "graders" / "toy"
-    graders.mkdir(parents=True)
+    graders = graders_folder(root, "toy")
     (graders / "conftest.py").write_text(textwrap.dedent(conftest))
     (graders / "test_q1.py").write_text("import pytest\n\n@pytest.mark.question('q1', points=1)\ndef test_x():\n"
                                         "    pass\n")

@@ -22,6 +22,8 @@ from gradekit.proxy import (
 )
 from gradekit.runner import GraderError, run_graders
 
+from toys import graders_folder
+
 # ------------------------------------------------------------------------------------------ failure_message
 
 
@@ -205,7 +207,7 @@ HIDDEN_NAMES = {name for name, row in EXPECTED.items() if row[3]}
 def make_assignment(root, name="demo", files=None) -> Assignment:
     assignment = Assignment(name=name, title="Demo", root=root, notebook=f"{name}.ipynb",
                             questions=[Question(q, q.upper()) for q in ("q1", "q2", "q3", "q4")])
-    assignment.graders.mkdir(parents=True)
+    graders_folder(root, name)
     for filename, text in (files or {}).items():
         (assignment.graders / filename).write_text(textwrap.dedent(text))
     return assignment
@@ -345,7 +347,54 @@ def test_graders_of_different_assignments_do_not_share_local_modules():
     for name in ("rnn_sentiment", "vit_fashion_mnist"):
         assignment = load_assignment(name)
         run_graders(assignment, Submission(None, unavailable="no kernel in this test"), "check", None)
-        assert Path(_sys.modules["workspace"].__file__).parent == assignment.graders
+        assert Path(_sys.modules[f"graders.{name}.workspace"].__file__).parent == assignment.graders
+
+
+IMPORT_COUNTER = """
+    import pathlib
+
+    import pytest
+
+    with (pathlib.Path(__file__).parent / "imports.txt").open("a") as counter:
+        counter.write("x")
+
+    @pytest.mark.question("q1", points=1)
+    def test_q1():
+        pass
+"""
+
+
+ONE_CHECK = """
+    import pytest
+
+    @pytest.mark.question("q1", points=1)
+    def test_q1():
+        pass
+"""
+
+
+def test_graders_are_imported_once_per_process(tmp_path):
+    """A warm worker grades notebook after notebook: the graders' modules are imported for the first only (each
+    run still builds every fixture afresh), and pytest collects the very modules graders_package imported."""
+    assignment = make_assignment(tmp_path, files={"test_count.py": IMPORT_COUNTER})
+    for _ in range(3):
+        assert [r.points for r in run_graders(assignment, unavailable(), "batch", None).checks] == [1.0]
+    assert (assignment.graders / "imports.txt").read_text() == "x"
+
+
+def test_a_root_with_an_assignment_of_the_same_name_gets_its_own_graders(tmp_path):
+    """Two course roots graded in one process: the second root's `graders` package replaces the first's."""
+    first = make_assignment(tmp_path / "one", files={"test_a.py": ONE_CHECK})
+    second = make_assignment(tmp_path / "two", files={"test_a.py": ONE_CHECK.replace("points=1", "points=3")})
+    assert [r.max_points for r in run_graders(first, unavailable(), "batch", None).checks] == [1.0]
+    assert [r.max_points for r in run_graders(second, unavailable(), "batch", None).checks] == [3.0]
+
+
+def test_a_graders_folder_that_is_not_a_package_is_a_grader_error(tmp_path):
+    assignment = make_assignment(tmp_path, files={"test_a.py": ONE_CHECK})
+    (assignment.graders / "__init__.py").unlink()
+    with pytest.raises(GraderError, match="is not a package: create an empty .*__init__.py"):
+        run_graders(assignment, unavailable(), "batch", None)
 
 
 def test_a_self_check_counts_the_hidden_checks_it_left_out(tmp_path):

@@ -3,20 +3,18 @@ built here: the table forms it reads, the ones it refuses with a reason, the `Be
 
 import base64
 import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 import reference.rnn_experiments as ref
+from gradekit.config import graders_module, load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "graders" / "rnn_experiments"))
-
-import rerun  # noqa: E402
-import study_report  # noqa: E402
-from study_report import ReportProblem  # noqa: E402
+rerun = graders_module(load_assignment("rnn_experiments"), "rerun")
+study_report = graders_module(load_assignment("rnn_experiments"), "study_report")
+ReportProblem = study_report.ReportProblem
 
 # pandas 3.1.1's DataFrame._repr_html_() for two rows of the table, verbatim (the form Jupyter saves).
 PANDAS_HTML = (

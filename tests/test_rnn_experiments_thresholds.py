@@ -10,19 +10,14 @@ Run with -s to see the figures: `python -m pytest tests/test_rnn_experiments_thr
   at least twice the margin (so correct code always shows the gap). Adam must clear rerun_adam_threshold by 0.05.
 """
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from gradekit.config import load_assignment
+from gradekit.config import graders_module, load_assignment
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graders" / "rnn_experiments"))
-
-import learning  # noqa: E402
-import rerun  # noqa: E402
-import workspace  # noqa: E402
+learning, rerun, workspace = (graders_module(load_assignment("rnn_experiments"), name)
+                              for name in ("learning", "rerun", "workspace"))
 
 SEEDS = (0, 1, 2, 3, 4)
 

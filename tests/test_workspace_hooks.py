@@ -9,6 +9,8 @@ import pytest
 
 from gradekit.config import Assignment, ConfigError, Question, WorkspaceHooks, workspace_hooks
 
+from toys import graders_folder
+
 WORKSPACE = '''
 from pathlib import Path
 
@@ -30,8 +32,7 @@ def helper():  # a function of the graders' own, not a hook
 
 
 def assignment(root: Path, name: str, workspace: str | None) -> Assignment:
-    graders = root / "graders" / name
-    graders.mkdir(parents=True)
+    graders = graders_folder(root, name)
     if workspace is not None:
         (graders / "workspace.py").write_text(workspace)
     return Assignment(name=name, title=name, root=root, notebook="x.ipynb", questions=[Question("q", "q")])
@@ -57,6 +58,6 @@ def test_the_workspace_is_imported_once(tmp_path):
 
 def test_an_assignment_without_a_workspace_has_every_default(tmp_path):
     a = assignment(tmp_path, "no_workspace", None)
-    assert workspace_hooks(a.graders) == WorkspaceHooks()
+    assert workspace_hooks(a) == WorkspaceHooks()
     a.prepare_workspace(tmp_path, None)
     assert a.readable_paths(None) == []

@@ -24,12 +24,10 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "graders" / "rnn_experiments"))
 
 from gradekit.config import load_assignment  # noqa: E402
 from gradekit.written.answers import answer_cells  # noqa: E402
-
-import study_report  # noqa: E402
+from graders.rnn_experiments import study_report  # noqa: E402
 
 NAME = "rnn_experiments"
 TABLE_ROW = re.compile(r"^\|.*\|$")

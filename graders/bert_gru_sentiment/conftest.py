@@ -4,19 +4,15 @@
 gradekit's pytest plugin.
 """
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace` and `features`
+import reference.bert_gru_sentiment as ref
+from gradekit import offline
+from gradekit.shared_checks import held_out_seed  # noqa: F401 - a fixture: the learning check's secret
 
-import reference.bert_gru_sentiment as ref  # noqa: E402
-from gradekit import offline  # noqa: E402
-from gradekit.shared_checks import held_out_seed  # noqa: E402, F401 - a fixture: the learning check's secret
-
-import workspace  # noqa: E402
+from . import workspace
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 
 from gradekit.datasets.sentiment import split_sizes
 
-import workspace
+from . import workspace
 
 Q = "data_split"
 

@@ -7,8 +7,7 @@ import torch
 
 from gradekit.proxy import StudentCodeError
 
-import learning
-import workspace
+from . import learning, workspace
 
 Q = "accuracy_threshold"
 

@@ -10,7 +10,7 @@ import torch
 
 from gradekit import checks
 
-import head as heads
+from . import head as heads
 
 # Reads the shape of the student's model from its modules, whatever the attribute names.
 DESCRIBE = """

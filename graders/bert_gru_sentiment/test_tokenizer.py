@@ -13,7 +13,7 @@ from gradekit.datasets.sentiment import generate_corpus
 from gradekit.notebook import prepare_cells
 from gradekit.proxy import SubmissionError
 
-import cases
+from . import cases
 
 Q = "tokenizer"
 

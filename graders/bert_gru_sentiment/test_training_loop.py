@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-import cases
+from . import cases
 
 Q = "training_loop"
 

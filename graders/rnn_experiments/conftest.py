@@ -5,21 +5,12 @@ the re-run of two of the study's configurations that the code and report questio
 gradekit's pytest plugin.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for the local helpers
+import reference.rnn_experiments as ref
+from gradekit.proxy import SubmissionError
 
-import reference.rnn_experiments as ref  # noqa: E402
-from gradekit.proxy import SubmissionError  # noqa: E402
-
-import classifiers  # noqa: E402
-import rerun  # noqa: E402
-import study_report  # noqa: E402
-import workspace  # noqa: E402
+from . import classifiers, rerun, study_report, workspace
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ the student's own weights (the prediction read from the last layer's final hidde
 
 import pytest
 
-import classifiers
+from . import classifiers
 
 Q = "gru_classifier"
 NAME = "GRUClassifier"

@@ -6,8 +6,8 @@ from dataclasses import astuple
 import pytest
 import torch
 
-import classifiers
-from classifiers import Arch
+from . import classifiers
+from .classifiers import Arch
 
 Q = "param_count"
 # Seed 002's runs, with its vocabulary of 33,573 words: the compound LSTM (embedding 150, hidden 150, 2 layers)

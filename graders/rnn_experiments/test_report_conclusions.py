@@ -7,7 +7,7 @@ from gradekit.plugin import NeedsReview
 from gradekit.written.answers import Answer
 from gradekit.written.checks import review
 
-import study_report
+from . import study_report
 
 Q = "report_conclusions"
 

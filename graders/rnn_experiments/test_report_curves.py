@@ -3,7 +3,7 @@
 
 import pytest
 
-import study_report
+from . import study_report
 
 Q = "report_curves"
 

@@ -8,8 +8,7 @@ import pytest
 
 import reference.rnn_experiments as ref
 
-import rerun
-import study_report
+from . import rerun, study_report
 
 Q = "report_rerun"
 SGD, ADAM = ref.Config("SGD"), ref.BASE

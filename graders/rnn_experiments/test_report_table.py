@@ -3,7 +3,7 @@ it has a row for every configuration of the study, and its figures are losses an
 
 import pytest
 
-import study_report
+from . import study_report
 
 Q = "report_table"
 

@@ -12,7 +12,7 @@ import torch
 
 from gradekit import checks
 
-import rerun
+from . import rerun
 
 Q = "train_and_test"
 WHAT = "train_and_test_model_with_hparams(hparams, name)"

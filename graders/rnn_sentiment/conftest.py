@@ -4,18 +4,12 @@
 gradekit's pytest plugin.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, for `workspace`
+import reference.rnn_sentiment as ref
+from gradekit.shared_checks import held_out_seed  # noqa: F401 - a fixture: the learning check's secret
 
-import reference.rnn_sentiment as ref  # noqa: E402
-from gradekit.shared_checks import held_out_seed  # noqa: E402, F401 - a fixture: the learning check's secret
-
-from workspace import splits as load_splits  # noqa: E402
+from .workspace import splits as load_splits
 
 
 @pytest.fixture(scope="session")

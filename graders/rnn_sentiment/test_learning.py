@@ -8,7 +8,7 @@ who grades again must get the same verdict."""
 import pytest
 import torch
 
-import learning
+from . import learning
 
 Q = "accuracy_threshold"
 

@@ -7,7 +7,7 @@ import pytest
 import reference.rnn_sentiment as ref
 from gradekit.datasets.sentiment import generate_corpus
 
-import cases
+from . import cases
 
 Q = "tokenize"
 

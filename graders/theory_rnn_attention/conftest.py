@@ -4,18 +4,14 @@ math worker that reads formulas in its own process.
 `notebook`, `submission` and the per-run randomness (`gen`) come from gradekit's pytest plugin.
 """
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for `reference`
-
-import reference.theory_rnn_attention as ref  # noqa: E402
-from gradekit.written.answers import Answer, find_answer  # noqa: E402
-from gradekit.written.checks import grade_free_text, grade_math  # noqa: E402
-from gradekit.written.client import MathChecker  # noqa: E402
+import reference.theory_rnn_attention as ref
+from gradekit.written.answers import Answer, find_answer
+from gradekit.written.checks import grade_free_text, grade_math
+from gradekit.written.client import MathChecker
 
 
 @pytest.fixture(scope="session")

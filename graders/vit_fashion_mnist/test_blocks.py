@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from gradekit import checks
 
-import parts
+from . import parts
 
 # Tells a module without forward from one whose forward is merely wrong: the seed notebook's Transformer has
 # `def forward` indented inside __init__, where it is a local function and the class has none.

@@ -4,8 +4,7 @@ drawn for this grading run (workspace.held_out), whose labels never leave the ho
 import pytest
 import torch
 
-import learning
-import workspace
+from . import learning, workspace
 
 Q = "accuracy_threshold"
 

@@ -15,7 +15,7 @@ from einops import rearrange
 from gradekit import checks
 from gradekit.proxy import NotImplementedByStudent, StudentCodeError
 
-import parts
+from . import parts
 
 Q = "vit_forward"
 SMALL = dict(image_size=28, patch_size=7, num_classes=5, channels=1, dim=16, depth=1, heads=2, mlp_dim=32,

@@ -1,0 +1,1 @@
+"""The graders of rnn_sentiment: pytest checks collected as the package `graders.rnn_sentiment`."""
