@@ -28,6 +28,7 @@ from torch import nn
 
 import reference.bert_gru_sentiment as ref
 from gradekit import offline
+from gradekit.thresholds import learning_threshold
 
 
 class GraderStandInError(Exception):
@@ -199,10 +200,7 @@ def reference_logits(budget: Budget) -> torch.Tensor:
 
 
 def threshold_for(data: Path | None, budget: Budget) -> tuple[float, str]:
-    if data is None:
-        return float(budget.settings["accuracy_threshold"]), "configured for the bundled data"
-    torch.set_num_threads(1)
-    reached = budget.accuracy(reference_logits(budget))
-    margin = float(budget.settings["learn_margin"])
-    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
-    return reached - margin, how
+    """(threshold, how it was set), see gradekit.thresholds. Not cached: the run is on this grading's held-out
+    draw, and BERT's features, the costly part, are cached already."""
+    return learning_threshold("bert_gru_sentiment", data, budget.settings,
+                              lambda: budget.accuracy(reference_logits(budget)), cached=False)

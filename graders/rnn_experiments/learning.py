@@ -6,14 +6,13 @@ as ids and lengths only, their labels stay here."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import torch
 
 import reference.rnn_experiments as ref
 from gradekit.datasets.sentiment import Review
+from gradekit.thresholds import learning_threshold
 
 # Runs in the student's kernel (and on the host with the reference's classes): returns held-out logits (N, 2).
 TRAIN_AND_PREDICT = """
@@ -79,20 +78,7 @@ def reference_accuracy(class_name: str, train: list[Review], held_out: list[Revi
 
 def threshold_for(data: Path | None, class_name: str, train: list[Review], held_out: list[Review],
                   settings: dict) -> tuple[float, str]:
-    """(threshold, how it was set): configured for the bundled reviews; for real data (--data) the reference's
-    accuracy under the same budget minus a margin, cached per data file so that a batch pays for it once."""
-    if data is None:
-        return float(settings["accuracy_threshold"]), "configured for the bundled reviews"
-    key = hashlib.sha256(json.dumps([str(Path(data).resolve()), Path(data).stat().st_mtime, class_name, settings],
-                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "gradekit" / f"rnn_experiments-threshold-{key}.json"
-    if cache.exists():
-        reached = json.loads(cache.read_text())["reference_accuracy"]
-    else:
-        torch.set_num_threads(1)
-        reached = reference_accuracy(class_name, train, held_out, settings)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"reference_accuracy": reached}))
-    margin = float(settings["learn_margin"])
-    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
-    return reached - margin, how
+    """(threshold, how it was set) for `class_name`, see gradekit.thresholds."""
+    return learning_threshold("rnn_experiments", data, settings,
+                              lambda: reference_accuracy(class_name, train, held_out, settings),
+                              bundled="the bundled reviews", cache_key=class_name)

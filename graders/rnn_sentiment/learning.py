@@ -8,8 +8,6 @@ subset of its test split (which the notebook is not given). A label table comput
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import torch
 
 import reference.rnn_sentiment as ref
 from gradekit.datasets.sentiment import Review, fresh_reviews
+from gradekit.thresholds import learning_threshold
 
 
 def ids(vocab: dict, reviews) -> list[list[int]]:
@@ -72,21 +71,6 @@ def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_ou
 
 
 def threshold_for(data: Path | None, vocab: dict, splits, settings: dict, reviews: list[Review]) -> tuple[float, str]:
-    """(threshold, how it was set). The bundled data has a tested, configured threshold; for real data
-    (--data) the reference is trained under the same budget once and the threshold sits a margin below it,
-    cached next to the data's fingerprint so a batch pays for it once."""
-    if data is None:
-        return float(settings["accuracy_threshold"]), "configured for the bundled data"
-    key = hashlib.sha256(json.dumps([str(Path(data).resolve()), Path(data).stat().st_mtime, settings],
-                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "gradekit" / f"rnn_sentiment-threshold-{key}.json"
-    if cache.exists():
-        reached = json.loads(cache.read_text())["reference_accuracy"]
-    else:
-        torch.set_num_threads(1)
-        reached = reference_accuracy(vocab, splits, settings, int(settings["learn_seed"]), reviews)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"reference_accuracy": reached}))
-    margin = float(settings["learn_margin"])
-    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
-    return reached - margin, how
+    """(threshold, how it was set), see gradekit.thresholds."""
+    return learning_threshold("rnn_sentiment", data, settings, lambda: reference_accuracy(
+        vocab, splits, settings, int(settings["learn_seed"]), reviews))

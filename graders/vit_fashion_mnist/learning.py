@@ -3,14 +3,13 @@ in the kernel) and by the reference run behind the threshold (on the host)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import torch
 
 import reference.vit_fashion_mnist as ref
 from gradekit.datasets.images import ImageSet, to_float
+from gradekit.thresholds import learning_threshold
 
 # Runs in the student's kernel (and, with the reference's names, on the host): returns held-out logits.
 TRAIN_AND_PREDICT = """
@@ -58,20 +57,6 @@ def reference_accuracies(train: ImageSet, held_outs: list[ImageSet], settings: d
 
 
 def threshold_for(data: Path | None, train: ImageSet, held_out: ImageSet, settings: dict) -> tuple[float, str]:
-    """The configured threshold for the bundled images; for real data (--data) the reference's accuracy under
-    the same budget minus a margin, cached per data folder so that a batch pays for it once."""
-    if data is None:
-        return float(settings["accuracy_threshold"]), "configured for the bundled images"
-    key = hashlib.sha256(json.dumps([str(Path(data).resolve()), settings], sort_keys=True,
-                                    default=str).encode()).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "gradekit" / f"vit-threshold-{key}.json"
-    if cache.exists():
-        reached = json.loads(cache.read_text())["reference_accuracy"]
-    else:
-        torch.set_num_threads(1)
-        reached = reference_accuracy(train, held_out, settings)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"reference_accuracy": reached}))
-    margin = float(settings["learn_margin"])
-    how = f"the reference reaches {reached:.1%} under the same budget on this data, minus {margin:.0%}"
-    return reached - margin, how
+    """(threshold, how it was set), see gradekit.thresholds."""
+    return learning_threshold("vit", data, settings, lambda: reference_accuracy(train, held_out, settings),
+                              bundled="the bundled images")
