@@ -1,5 +1,6 @@
 """The learning check's budget, shared by the grader (student's model and `train`, in the kernel) and by the
-reference run that sets the threshold (on the host). One definition of the budget keeps the two comparable.
+reference run that sets the threshold (on the host): one snippet, run with either side's names, so the two stay
+comparable.
 
 The held-out reviews are drawn per grading run from a seed the kernel never sees (`held_out`): with the bundled
 data they are fresh reviews from the generator, none of them one the notebook was given; with real IMDB a random
@@ -46,6 +47,35 @@ def accuracy(probs: torch.Tensor, reviews) -> float:
     return ((probs > 0.5).float() == labels).float().mean().item()
 
 
+# Runs in the student's kernel (and, with the reference's names, on the host): held-out probabilities (N,).
+TRAIN_AND_PREDICT = """
+import collections
+import torch
+_Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
+torch.manual_seed(seed)
+model = RNNClassifier(vocab_size, embedding_dim, hidden_size)
+optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+criterion = torch.nn.BCELoss()
+batches = [_Batch(*b) for b in train_data]
+order = torch.Generator().manual_seed(seed)
+for _ in range(epochs):
+    train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
+          criterion)
+model.eval()
+with torch.no_grad():
+    result = torch.cat([model(text, lengths).reshape(-1) for text, lengths in test_data])
+"""
+
+
+def inputs(vocab: dict, splits, settings: dict, seed: int, *held_outs: list[Review]) -> dict:
+    """Everything the snippet needs: training batches with labels, held-out batches (of each set) without."""
+    return dict(seed=seed, vocab_size=len(vocab), embedding_dim=int(settings["learn_embedding_dim"]),
+                hidden_size=int(settings["learn_hidden_size"]), lr=float(settings["learn_lr"]),
+                epochs=int(settings["learn_epochs"]),
+                train_data=[(b.text, b.lengths, b.label) for b in train_batches(vocab, splits, settings)],
+                test_data=[(b.text, b.lengths) for reviews in held_outs for b in test_batches(vocab, reviews)])
+
+
 def reference_accuracy(vocab: dict, splits, settings: dict, seed: int, reviews: list[Review]) -> float:
     """What the learning check measures on held-out `reviews`, with the reference's classifier and `train` in the
     student's place."""
@@ -56,18 +86,10 @@ def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_ou
                          model_class: type[torch.nn.Module] = ref.RNNClassifier) -> list[float]:
     """`reference_accuracy` on each of several held-out sets, for one training run (the costly part). Another
     `model_class` (the reference with one mistake) measures what that mistake reaches under the same budget."""
-    batches = train_batches(vocab, splits, settings)
-    torch.manual_seed(seed)
-    model = model_class(len(vocab), int(settings["learn_embedding_dim"]), int(settings["learn_hidden_size"]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["learn_lr"]))
-    order = torch.Generator().manual_seed(seed)
-    for _ in range(int(settings["learn_epochs"])):
-        ref.train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer,
-                  torch.nn.BCELoss())
-    model.eval()
-    with torch.no_grad():
-        return [accuracy(torch.cat([model(b.text, b.lengths) for b in test_batches(vocab, reviews)]), reviews)
-                for reviews in held_outs]
+    scope = {"RNNClassifier": model_class, "train": ref.train, **inputs(vocab, splits, settings, seed, *held_outs)}
+    exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
+    probs = scope["result"].split([len(reviews) for reviews in held_outs])
+    return [accuracy(part, reviews) for part, reviews in zip(probs, held_outs, strict=True)]
 
 
 def threshold_for(data: Path | None, vocab: dict, splits, settings: dict, reviews: list[Review]) -> tuple[float, str]:
