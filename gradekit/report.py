@@ -2,13 +2,17 @@
 
 Both are rendered from the jinja2 templates in gradekit/templates with autoescaping on: student ids,
 notebook output and check messages are untrusted text. The pages are self-contained (inline CSS, an
-inline SVG histogram, no scripts, no external assets) so they can be mailed, zipped or opened from disk.
+inline SVG histogram, no external assets) so they can be mailed, zipped or opened from disk. The class summary's
+one script, which sorts its table, is admitted by its hash in the page's Content-Security-Policy; nothing else
+can run, on either page.
 
 The Python side only computes plain view data (numbers, labels, geometry); all markup is in the templates.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import statistics
 from collections.abc import Iterable
@@ -54,6 +58,17 @@ def environment() -> Environment:
     env.filters["example"] = render_example
     env.filters["protections"] = lambda record: Protections(**record).summary
     return env
+
+
+@lru_cache(maxsize=1)
+def sort_script() -> str:
+    """The class summary's only script (templates/sortable.js): sorting the scores table."""
+    return (TEMPLATE_DIR / "sortable.js").read_text()
+
+
+def script_hash(script: str) -> str:
+    """The Content-Security-Policy source that admits exactly `script` inline and no other script."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
 
 
 def check_status(c: CheckResult) -> tuple[str, str]:
@@ -261,29 +276,9 @@ def _summary_context(
 
     question_rows = [_question_row(qid, question_titles.get(qid, qid), graded_questions) for qid in question_ids]
 
-    students = []
-    for r, qs in rows:
-        flags = []
-        if r.error is None:
-            if r.cell_errors:
-                n = len(r.cell_errors)
-                flags.append(f"{n} cell{'s' if n != 1 else ''} raised")
-            flags.extend(r.notes)
-            waiting = sum(1 for c in r.checks if c.awaiting_ta)
-            if waiting:
-                flags.append(f"{waiting} answer{'s' if waiting != 1 else ''} awaiting a TA")
-        students.append(
-            {
-                "student": r.student,
-                "href": "feedback/" + quote(r.student, safe="") + ".html",
-                "error": r.error,
-                "score": r.score,
-                "max_score": r.max_score,
-                "percent": percent(r.score, r.max_score),
-                "questions": [qs[qid].points if qid in qs else None for qid in question_ids],
-                "flags": flags,
-            }
-        )
+    students = [_student_row(r, qs, question_ids) for r, qs in rows]
+    attention = [s for s in students if s["flags"]]
+    attention.sort(key=lambda s: (min(ATTENTION_ORDER.index(f.kind) for f in s["flags"]), s["student"]))
 
     return {
         "title": title,
@@ -297,7 +292,70 @@ def _summary_context(
         "question_ids": question_ids,
         "question_rows": question_rows,
         "students": students,
+        "needs_you": [s for s in attention if any(f.kind in NEEDS_YOU for f in s["flags"])],
+        "worth_a_look": [s for s in attention if not any(f.kind in NEEDS_YOU for f in s["flags"])],
         **_review_context(ordered),
+    }
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One reason a TA might look at a submission, as the class summary shows it: a short label for the table and
+    the sentence that explains it for the Needs-attention list."""
+
+    kind: str  # one of ATTENTION_ORDER
+    label: str
+    detail: str = ""
+
+
+# Most urgent first. "not-graded" and "awaiting" need a TA to act; the others are worth a look.
+ATTENTION_ORDER = ("not-graded", "awaiting", "note", "raised")
+NEEDS_YOU = frozenset({"not-graded", "awaiting"})
+
+
+def _flags(r: SubmissionResult) -> list[Flag]:
+    if r.error is not None:
+        return [Flag("not-graded", "could not be graded", r.error)]
+    flags = []
+    waiting = sum(1 for c in r.checks if c.awaiting_ta)
+    if waiting:
+        flags.append(Flag("awaiting", f"{waiting} answer{'s' if waiting != 1 else ''} awaiting a TA"))
+    flags.extend(Flag("note", note) for note in r.notes)
+    raised = root_errors(r.cell_errors)
+    if raised:
+        n = len(raised)
+        flags.append(Flag("raised", f"{n} cell{'s' if n != 1 else ''} raised", cell_error_text(raised[0])))
+    return flags
+
+
+def root_errors(cell_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cell errors worth a TA's look. A cell that raised costs the student points, which the checks already say;
+    it is worth a look unless it was an unwritten part (NotImplementedError) or a NameError after an earlier cell
+    raised, which is that cell's consequence (the name it would have defined), not a mistake of its own."""
+    roots, earlier = [], False
+    for error in cell_errors:
+        ename = error.get("ename")
+        if ename != "NotImplementedError" and not (ename == "NameError" and earlier):
+            roots.append(error)
+        earlier = True
+    return roots
+
+
+def _student_row(r: SubmissionResult, qs: dict[str, QuestionResult], question_ids: list[str]) -> dict[str, Any]:
+    score_percent = percent(r.score, r.max_score) if r.error is None else None
+    questions = [qs[qid].points if qid in qs and r.error is None else None for qid in question_ids]
+    return {
+        "student": r.student,
+        "href": "feedback/" + quote(r.student, safe="") + ".html",
+        "error": r.error,
+        "score": r.score,
+        "max_score": r.max_score,
+        "percent": score_percent,
+        "questions": questions,
+        "flags": _flags(r),
+        # What the table sorts by: a row that could not be graded sorts below every score.
+        "sort_total": -1 if score_percent is None else round(score_percent, 4),
+        "sort_questions": [-1 if p is None else p for p in questions],
     }
 
 
@@ -384,6 +442,8 @@ def render_class_summary(
     Submissions that could not be graded are listed and flagged but left out of the statistics.
     """
     context = _summary_context(list(results), title, list(question_ids), dict(question_titles))
+    script = sort_script()
+    context.update(sort_script=script, script_hash=script_hash(script))
     context.update(review_csv=review_csv, review_csv_href=quote(review_csv), rerun_command=rerun_command,
                    review_columns=REVIEW_COLUMNS, similarity=similarity)
     return environment().get_template("summary.html.j2").render(context)

@@ -15,6 +15,9 @@ from gradekit.report import (
     histogram,
     render_class_summary,
     render_feedback,
+    root_errors,
+    script_hash,
+    sort_script,
     write_class_summary,
     write_feedback,
 )
@@ -410,14 +413,69 @@ def test_score_table_is_sorted_by_student():
 
 def test_score_table_has_per_question_points():
     row = next(r for r in score_rows(parse(summary(class_results()))) if r.attrs["data-student"] == "carol")
-    assert [c.text() for c in row.find_all("td")[1:3]] == ["1", "1.5"]
+    assert [c.text() for c in row.find_all("td")[2:4]] == ["1", "1.5"]
 
 
 def test_score_table_flags_error():
     row = next(r for r in score_rows(parse(summary(class_results()))) if r.attrs["data-student"] == "dave")
-    assert "could not be graded: notebook is not valid JSON: line 3" in words(
-        row.find("td", cls="flag").text()
-    )
+    flag = row.find("td", cls="flag").find("span", cls="chip")
+    assert flag.text() == "could not be graded"
+    assert flag.attrs["title"] == "notebook is not valid JSON: line 3"
+
+
+def attention(doc: Node, group: str) -> list[tuple[str, list[str], list[str]]]:
+    """(student, flag labels, explanations) per row of the Needs-attention group `group` (its h3's first word)."""
+    section = doc.find("section", cls="attention")
+    heads = [h for h in section.find_all("h3") if h.text().startswith(group)]
+    if not heads:
+        return []
+    lists = section.find_all("ul", cls="attention-list")
+    ul = lists[section.find_all("h3").index(heads[0])]
+    return [(li.attrs["data-student"], [c.text() for c in li.find_all(cls="chip")],
+             [p.text() for p in li.find_all("p", cls="why")]) for li in ul.find_all("li")]
+
+
+def test_the_first_screen_says_who_needs_a_ta_and_why():
+    """Could not be graded first, with the reason; answers awaiting a TA linked to the queue."""
+    results = [*class_results(), written("erin")]
+    doc = parse(render_class_summary(results, title="T", question_ids=["attn", "lstm", "essay"],
+                                     question_titles=TITLES))
+    assert attention(doc, "Needs you") == [("dave", ["could not be graded"], ["notebook is not valid JSON: line 3"]),
+                                           ("erin", ["1 answer awaiting a TA"], [])]
+    link = doc.find("section", cls="attention").find("a", cls="chip")
+    assert link.attrs["href"] == "#needs-ta"
+
+
+def test_worth_a_look_holds_stopped_cells_and_errors_that_are_not_unwritten_parts():
+    stopped = make("sam", [chk("attn", "shape", 1)], notes=["cell 7 ran past its 60 s limit and was interrupted"])
+    crashed = make("cal", [chk("attn", "shape", 0)], cell_errors=[
+        {"cell": 4, "ename": "NotImplementedError", "evalue": ""},
+        {"cell": 9, "ename": "KeyError", "evalue": "'label'"}])
+    unwritten = make("tim", [chk("attn", "shape", 0)], cell_errors=[
+        {"cell": 4, "ename": "NotImplementedError"},
+        {"cell": 6, "ename": "NameError", "evalue": "name 'm' is not defined"}])
+    doc = parse(summary([stopped, crashed, unwritten]))
+    assert attention(doc, "Worth a look") == [
+        ("sam", ["cell 7 ran past its 60 s limit and was interrupted"], []),
+        ("cal", ["1 cell raised"], ["Cell 9 raised KeyError: 'label'"])]
+    assert attention(doc, "Needs you") == []
+
+
+@pytest.mark.parametrize(("errors", "roots"), [
+    (["NotImplementedError", "NameError", "NameError"], []),
+    (["AttributeError", "NameError", "NameError"], ["AttributeError"]),
+    (["NameError", "KeyError"], ["NameError", "KeyError"]),  # a NameError of its own: the first to raise
+    (["SyntaxError", "NotImplementedError", "TypeError"], ["SyntaxError", "TypeError"]),
+])
+def test_root_errors_leave_out_unwritten_parts_and_their_consequences(errors, roots):
+    cell_errors = [{"cell": i, "ename": e} for i, e in enumerate(errors)]
+    assert [e["ename"] for e in root_errors(cell_errors)] == roots
+
+
+def test_a_class_with_nothing_to_look_at_says_so():
+    section = parse(summary([full_marks("a"), zero("b")])).find("section", cls="attention")
+    assert section.find_all("li") == []
+    assert section.find("p").text().startswith("Nobody:")
 
 
 def test_score_table_links_to_quoted_feedback():
@@ -428,8 +486,25 @@ def test_score_table_links_to_quoted_feedback():
 
 def test_summary_escapes_title_and_student():
     html = summary([nasty()], title=f"HW {SCRIPT}")
-    assert "<script" not in html
-    assert "a&amp;b&#34;c" in html
+    assert html.count("<script") == 1  # the page's own, which sorts the table
+    assert "a&amp;b&#34;c" in html and "HW &lt;script&gt;" in html
+
+
+def test_the_summary_runs_only_its_own_script():
+    """Its Content-Security-Policy admits the sorting script by its hash: text that slipped past escaping into a
+    script could not run."""
+    doc = parse(summary(class_results()))
+    [script] = doc.find_all("script")
+    assert script.text() == sort_script()
+    csp = doc.find("meta", http_equiv="Content-Security-Policy").attrs["content"]
+    assert f"script-src '{script_hash(sort_script())}'" in csp and "default-src 'none'" in csp
+    assert script_hash("alert(1)") not in csp
+
+
+def test_score_table_cells_carry_what_they_sort_by():
+    rows = {r.attrs["data-student"]: r for r in score_rows(parse(summary(class_results())))}
+    assert [c.attrs.get("data-sort") for c in rows["carol"].find_all("td")] == ["62.5", "0", "1", "1.5"]
+    assert [c.attrs.get("data-sort") for c in rows["dave"].find_all("td")] == ["-1", "1", "-1", "-1"]
 
 
 def test_write_class_summary(tmp_path):
@@ -567,7 +642,8 @@ def test_hostile_answers_are_inert_in_both_pages(text):
     result = written("evil", text, reading={"answer": text, "parsed": text, "example": text})
     for page in (render_feedback(result), w_summary([result])):
         doc = parse(page)
-        assert doc.find_all("script") == [] and doc.find_all("img") == [] and doc.find_all("iframe") == []
+        assert [s.text() for s in doc.find_all("script")] in ([], [sort_script()])  # none, or the summary's own
+        assert doc.find_all("img") == [] and doc.find_all("iframe") == []
         assert all(not name.startswith("on") for n in doc.find_all() for name in n.attrs)
         assert all("javascript" not in (n.attrs.get("href") or "") for n in doc.find_all("a"))
         for math in doc.find_all("math"):
