@@ -110,6 +110,13 @@ class LimitedKernelClient(AsyncKernelClient):
             self._monitor.close(linger=0)
             self._monitor = None
 
+    def stop_channels(self) -> None:
+        """jupyter_client's own ends in `context.term()`, which waits for every socket on the context, the monitor's
+        included (made on a shadow of it, which `destroy()` does not see): closed first, or a kernel that died
+        while starting left its cleanup, and the grading, waiting forever."""
+        self.close_monitor()
+        super().stop_channels()
+
     expression: str | None = None
 
     def execute(self, code: str, silent: bool = False, store_history: bool = True,  # type: ignore[override]

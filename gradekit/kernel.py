@@ -42,6 +42,10 @@ CUDA_HINT = ("the grading machine has no GPU: pick the device with "
              "`torch.device('cuda' if torch.cuda.is_available() else 'cpu')` instead of calling .cuda()")
 
 
+class KernelStartError(RuntimeError):
+    """The kernel did not come up (before any student code ran): the machine's or the course's problem."""
+
+
 class KernelDied(RuntimeError):
     """The kernel process is gone (crashed, killed for memory) or stopped answering."""
 
@@ -129,16 +133,19 @@ class KernelSession:
         self._client.on_timeout = self.kill_strays
         env = self.sandbox.kernel_env(os.environ)
         read, write = os.pipe()
+        self._stdio = Tail(read)  # from the start: what a kernel that fails to start printed says why
         try:
             options = self.sandbox.launch_options()
             self._ctx = self._client.setup_kernel(cwd=str(self.workdir), env=env, stdin=subprocess.DEVNULL,
                                                   stdout=write, stderr=write, **options)
-            self._stdio = Tail(read)
             self._ctx.__enter__()
-        except BaseException:
-            if self._stdio is None:
-                os.close(read)
-            raise
+        except Exception as exc:
+            self._ctx = None
+            self._stop()
+            said = [line.strip() for line in self.stdio_tail().splitlines() if line.strip()]
+            said = [line for line in said if "Error" in line] or said  # the error, not the frames after it
+            raise KernelStartError(f"the notebook's kernel could not start ({exc}"
+                                   + (f"; it printed: {said[-1][:300]}" if said else "") + ")") from exc
         finally:
             os.close(write)
             self.sandbox.started()

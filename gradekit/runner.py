@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gradekit.config import Assignment, ConfigError, graders_package
-from gradekit.kernel import CellError, KernelSession
+from gradekit.kernel import CellError, KernelSession, KernelStartError
 from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
 from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.progress import Reporter
@@ -94,7 +94,7 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                                         default_timeout=assignment.call_timeout)
                 result.take(run_graders(assignment, submission, mode, data, notebook=nb, seeds=drawn,
                                         on_step=on_step))
-    except GraderError as exc:
+    except (GraderError, KernelStartError) as exc:
         result.error = f"grading failed on the course's side, not yours: {exc}. Please tell your course staff."
     except Exception as exc:  # noqa: BLE001 - one submission must never take the batch down
         result.error = f"grading stopped unexpectedly ({type(exc).__name__}: {exc}); please tell your course staff"

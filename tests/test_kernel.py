@@ -271,3 +271,19 @@ def test_no_process_outlives_its_session(tmp_path):
     assert not [p for p in members if procs.alive(p)]
     if cgroup is not None:
         assert not cgroup.path.exists()
+
+
+def test_a_kernel_that_dies_while_starting_is_an_error_at_once_that_says_why(tmp_path, monkeypatch):
+    """It used to hang the grading for good: jupyter_client's cleanup waited on the iopub monitor's socket."""
+    import time
+
+    from gradekit.kernel import KernelStartError
+
+    given = Sandbox.kernel_env
+    monkeypatch.setattr(Sandbox, "kernel_env", lambda self, env: {**given(self, env), "PYTHONHOME": "/nonexistent"})
+    start = time.monotonic()
+    with Sandbox(scratch=tmp_path) as box, pytest.raises(KernelStartError) as caught:
+        with KernelSession(tmp_path, box, startup_timeout=30):
+            pass
+    assert time.monotonic() - start < 20
+    assert "No module named 'encodings'" in str(caught.value)
