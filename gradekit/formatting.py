@@ -54,3 +54,10 @@ def cell_error_text(error: dict[str, Any]) -> str:
     ename = error.get("ename") or "an error"
     evalue = error.get("evalue") or ""
     return f"{where} raised {ename}: {evalue}" if evalue else f"{where} raised {ename}"
+
+
+def listed(items: list[str]) -> str:
+    """Items as a sentence lists them: "A", "A and B", "A, B and C"."""
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -132,7 +132,8 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
         return CheckResult(**base, points=0.0, status=Status.NEEDS_REVIEW, message=str(exc), review=exc.review)
     status, message = failure_message(exc)
     missing = exc.what if isinstance(exc, NotImplementedByStudent) else ""
-    return CheckResult(**base, points=0.0, status=status, message=message, missing=missing)
+    cause = exc.cause if isinstance(exc, SubmissionError) else None
+    return CheckResult(**base, points=0.0, status=status, message=message, missing=missing, cause=cause)
 
 
 def failure_message(exc: BaseException | None) -> tuple[Status, str]:

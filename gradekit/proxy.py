@@ -31,6 +31,7 @@ from typing import Any
 from gradekit import agent, codec
 from gradekit.codec import CodecError, RemoteRef
 from gradekit.kernel import CUDA_HINT, TIMEOUT_ENAME, KernelDied, KernelSession
+from gradekit.results import Cause
 
 CODEC_SOURCE = Path(codec.__file__).read_text()
 AGENT_SOURCE = Path(agent.__file__).read_text()
@@ -41,8 +42,13 @@ TAMPERED = (". Does your notebook change how IPython runs code (an input transfo
 class SubmissionError(Exception):
     """Base of everything a check can fail with that is about the submission, not the grader.
 
-    `str(exc)` is written for the student.
+    `str(exc)` is written for the student. `cause` names the mistake behind it the same way whichever check met
+    it (what the reports say once); None when the failure is this check's own.
     """
+
+    def __init__(self, message: str = "", cause: Cause | None = None):
+        super().__init__(message)
+        self.cause = cause
 
 
 class NotImplementedByStudent(SubmissionError):
@@ -64,7 +70,9 @@ class Missing:
 
 
 class MissingName(SubmissionError):
-    pass
+    def __init__(self, name: str, why: str):
+        super().__init__(f"{name} is not defined in your notebook: {why}",
+                         cause=Cause(f"{name} is not defined in your notebook", why))
 
 
 class StudentCodeError(SubmissionError):
@@ -78,7 +86,8 @@ class StudentCodeError(SubmissionError):
         text = f"{what} raised {self.type}: {self.detail}".rstrip(": ")
         if where:
             text += f"\n  {where}"
-        super().__init__(text)
+        # The same error at the same place is one mistake, whichever check's call reached it.
+        super().__init__(text, cause=Cause(f"{self.type}: {self.detail}".rstrip(": ")[:300], where))
 
 
 class SubmissionTimeout(SubmissionError):
@@ -90,7 +99,11 @@ class KernelCrashed(SubmissionError):
 
 
 class Unavailable(SubmissionError):
-    """The kernel is gone (died, hung) or the notebook could not be run at all."""
+    """The kernel is gone (died, hung) or the notebook could not be run at all: every check after it fails for
+    this one reason."""
+
+    def __init__(self, message: str):
+        super().__init__(message, cause=Cause(message))
 
 
 class BadReply(SubmissionError):
@@ -325,17 +338,15 @@ class Submission:
         if etype == "NotImplementedError" and missing_forward:
             # torch's words for a module whose `def forward` is not at class level (often indented into
             # __init__, where it is only a local function): not the same as an unwritten answer.
-            module = missing_forward.group(1)
-            return SubmissionError(f"{what} failed: {module} has no forward method. Is `def forward` indented "
-                                   "inside `__init__`? It must be at the class's level, like `__init__` itself")
+            cause = missing_forward_cause(missing_forward.group(1))
+            return SubmissionError(f"{what} failed: {cause.summary}. {cause.fix}", cause=cause)
         if etype == "NotImplementedError":
             return NotImplementedByStudent(what)
         if etype == "NameError" and name and f"'{name}'" in message and not error.get("frames"):
             missing = self._explain_missing(name) if self._explain_missing else Missing(False, "")
             if missing.unwritten:
                 return NotImplementedByStudent(f"`{name}`", missing.why)
-            return MissingName(f"`{name}` is not defined in your notebook" + (
-                f": {missing.why}" if missing.why else ": check that the cell defining it runs without an error"))
+            return MissingName(f"`{name}`", missing.why or "check that the cell defining it runs without an error")
         if etype == "KeyboardInterrupt":
             return SubmissionTimeout(f"{what} was interrupted (it ran past its time limit)")
         if etype == "CodecError":
@@ -349,6 +360,13 @@ class Submission:
         if frames and self._locate is not None:
             where = self._locate(frames[-1])
         return StudentCodeError(what, error, where)
+
+
+def missing_forward_cause(module: str) -> Cause:
+    """A module class whose `def forward` is not at class level (often indented into `__init__`, where it is only a
+    local function): torch says forward is missing, which is not an unwritten answer."""
+    return Cause(f"{module} has no forward method",
+                 "Is `def forward` indented inside `__init__`? It must be at the class's level, like `__init__` itself")
 
 
 def _remember(value: Any, recipe: tuple[str, dict]) -> Any:

@@ -118,13 +118,15 @@ def _figure_view(f: Figure) -> dict[str, str]:
 
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
+    anchors = {}
     for i, q in enumerate(result.questions(), start=1):
         messages = q.messages
+        anchors[q.title] = _anchor(i, q.id)
         checks = []
         for c in q.checks:
             status_class, status_label = check_status(c)
-            ref = (messages.index(c.message) + 1
-                   if (not c.passed and not c.awaiting_ta and c.message in messages) else None)
+            line = q.message_index(c)
+            ref = line + 1 if line is not None else None
             checks.append(
                 {
                     "name": c.name,
@@ -167,6 +169,9 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
             for e in result.cell_errors
         ],
         "questions": questions,
+        "start_here": [{"summary": cause.summary, "fix": cause.fix,
+                        "questions": [{"title": t, "anchor": anchors.get(t, "")} for t in titles]}
+                       for cause, titles in result.shared_causes()],
         "pending": sum(1 for c in result.checks if c.awaiting_ta),
         # A notebook that could not be graded has no checks: a list of "0 / 0, no checks" would only be noise.
         "show_questions": bool(questions) and not (result.error and not result.checks),

@@ -63,6 +63,19 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """The mistake in the student's code that failed a check, worded the same whichever check met it, so that the
+    reports say it once (in full where it is first met, then by `summary`) instead of once per check."""
+
+    summary: str  # names the mistake: "Transformer has no forward method", "KeyError: 'label'"
+    fix: str = ""  # what to do, or where it happened
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cause:
+        return cls(str(data.get("summary", "")), str(data.get("fix", "")))
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """The outcome of one grader test: what was checked, what it was worth, what the student should do."""
 
@@ -78,6 +91,7 @@ class CheckResult:
     reading: Reading | None = None  # for written math answers
     # Pictures the feedback page draws with the check (a student's saved curves, a chart of a re-run).
     figures: tuple[Figure, ...] = ()
+    cause: Cause | None = None  # when the check failed because the student's code raised or lacks something
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -109,6 +123,8 @@ class CheckResult:
             data["missing"] = self.missing
         if self.figures:
             data["figures"] = [f.to_json() for f in self.figures]
+        if self.cause:
+            data["cause"] = asdict(self.cause)
         return data
 
     @classmethod
@@ -123,6 +139,7 @@ class CheckResult:
             review=Review.from_dict(data["review"]) if data.get("review") else None,
             reading=Reading.from_dict(data["reading"]) if data.get("reading") else None,
             figures=tuple(Figure.from_json(f) for f in data.get("figures") or []),
+            cause=Cause.from_dict(data["cause"]) if data.get("cause") else None,
         )
 
 
@@ -133,6 +150,9 @@ class QuestionResult:
     points: float
     max_points: float
     checks: list[CheckResult]
+    # Causes already said under an earlier question: cause -> that question's title ("" for the notebook's own
+    # error, said at the top). Their checks here get one line pointing back instead of the full text again.
+    earlier: dict[Cause, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -156,22 +176,48 @@ class QuestionResult:
 
     @property
     def messages(self) -> list[str]:
-        """Distinct failure messages, in order. "Not implemented" failures are rolled into one message naming
-        every piece still missing, so an untouched template reads one line per question. An answer awaiting a TA
-        has nothing to fix yet, so it is left out (reports show it as awaiting a TA instead)."""
-        seen: list[str] = []
+        """What to fix, in order: one line per distinct failure. "Not implemented" failures are rolled into one
+        line naming every piece still missing, so an untouched template reads one line per question; checks that
+        failed for one cause share the first one's line, and a cause said under an earlier question gets one line
+        pointing back. An answer awaiting a TA has nothing to fix yet, so it is left out."""
+        return self._what_to_fix()[0]
+
+    def message_index(self, check: CheckResult) -> int | None:
+        """Which line of `messages` speaks for `check` (None when it has none: passed, awaiting a TA)."""
+        return self._what_to_fix()[1].get(self.checks.index(check))
+
+    def _what_to_fix(self) -> tuple[list[str], dict[int, int]]:
+        lines: list[str] = []
+        by_check: dict[int, int] = {}
         missing: list[str] = []
-        for c in self.checks:
+        by_cause: dict[Cause, int] = {}
+        missing_checks = []
+        for i, c in enumerate(self.checks):
             if c.passed or not c.message or c.awaiting_ta:
                 continue
             if c.status is Status.NOT_IMPLEMENTED and c.missing:
                 if c.missing not in missing:
                     missing.append(c.missing)
-            elif c.message not in seen:
-                seen.append(c.message)
+                missing_checks.append(i)
+                continue
+            if c.cause is not None and c.cause in by_cause:
+                by_check[i] = by_cause[c.cause]
+                continue
+            if c.cause is not None and c.cause in self.earlier:
+                where = self.earlier[c.cause]
+                line = (f"the same mistake as under {where}: {c.cause.summary}" if where else
+                        "not checked: the notebook could not be graded (see above)")
+            else:
+                line = c.message
+            if line not in lines:
+                lines.append(line)
+            by_check[i] = lines.index(line)
+            if c.cause is not None:
+                by_cause[c.cause] = by_check[i]
         if missing:
-            seen.insert(0, f"not implemented yet: {', '.join(missing)} (still raises NotImplementedError)")
-        return seen
+            lines.insert(0, f"not implemented yet: {', '.join(missing)} (still raises NotImplementedError)")
+            by_check = {i: k + 1 for i, k in by_check.items()} | {i: 0 for i in missing_checks}
+        return lines, by_check
 
 
 @dataclass(frozen=True)
@@ -213,23 +259,36 @@ class SubmissionResult:
         return round(sum(c.max_points for c in self.checks), 4)
 
     def questions(self) -> list[QuestionResult]:
+        """Per question, in the assignment's order; each knows the causes said under the questions before it."""
         order = list(self.question_titles)
         for c in self.checks:
             if c.question not in order:
                 order.append(c.question)
+        earlier: dict[Cause, str] = {}
+        if self.error:  # every check then failed for the notebook's own error, which the top of the page says
+            earlier[Cause(self.error)] = ""
         out = []
         for qid in order:
             checks = [c for c in self.checks if c.question == qid]
-            out.append(
-                QuestionResult(
-                    id=qid,
-                    title=self.question_titles.get(qid, qid),
-                    points=round(sum(c.points for c in checks), 4),
-                    max_points=round(sum(c.max_points for c in checks), 4),
-                    checks=checks,
-                )
-            )
+            title = self.question_titles.get(qid, qid)
+            out.append(QuestionResult(id=qid, title=title, points=round(sum(c.points for c in checks), 4),
+                                      max_points=round(sum(c.max_points for c in checks), 4), checks=checks,
+                                      earlier=dict(earlier)))
+            for c in checks:
+                if c.cause is not None and not c.passed and c.cause not in earlier:
+                    earlier[c.cause] = title
         return out
+
+    def shared_causes(self) -> list[tuple[Cause, list[str]]]:
+        """Causes that failed checks under more than one question, with those questions' titles: the place to
+        start, which the reports say first."""
+        where: dict[Cause, list[str]] = {}
+        for q in self.questions():
+            for c in q.checks:
+                if c.cause is not None and not c.passed and q.title not in where.setdefault(c.cause, []):
+                    where[c.cause].append(q.title)
+        return [(cause, titles) for cause, titles in where.items()
+                if len(titles) > 1 and not (self.error and cause.summary == self.error)]
 
     def take(self, run: GraderRun) -> None:
         """What one run of the graders gave this submission."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pty
 import re
@@ -18,7 +19,7 @@ from nbformat import v4
 
 from gradekit.cli import UsageError, format_table, infer_assignment, main
 from gradekit.datasets import bundled_splits, read_csv
-from gradekit.results import CheckResult, SubmissionResult
+from gradekit.results import Cause, CheckResult, SubmissionResult
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "student_template" / "rnn_sentiment.ipynb"
@@ -55,6 +56,19 @@ def question_line(table: str, title: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- format_table
+
+
+def test_the_terminal_says_a_mistake_behind_several_questions_first_then_points_back_to_it():
+    cause = Cause("KeyError: 'label'", "in your cell 9, line 2: batch['label']")
+    failed = [dataclasses.replace(check(q, f"{q} check", 0, 1, f"{q}() raised KeyError: 'label'"), cause=cause)
+              for q in ("q1", "q2", "q3")]
+    lines = format_table(SubmissionResult(student="jane", assignment="demo", checks=failed,
+                                          question_titles=TITLES)).splitlines()
+    assert " ".join(line.strip() for line in lines[:2]) == (
+        "start here: KeyError: 'label' (in your cell 9, line 2: batch['label']); it costs checks in Q1 build_vocab, "
+        "Q2 tokenize and Q3 Embedding")
+    assert "    - q1() raised KeyError: 'label'" in lines
+    assert lines.count("    - the same mistake as under Q1 build_vocab: KeyError: 'label'") == 2
 
 
 @pytest.mark.parametrize(("title", "points", "status"), [

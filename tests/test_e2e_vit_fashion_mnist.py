@@ -36,7 +36,9 @@ MESSAGES = {
     ("softmax_over_queries", "attention"): "The softmax must run over the last dimension (the keys)",
     ("evaluate_accuracy_as_count", "evaluate"): "a fraction between 0 and 1",
     # the consequences on the questions a mistake also costs
-    ("seed000_forward_inside_init", "accuracy_threshold"): "Is `def forward` indented inside `__init__`?",
+    # said in full under Transformer; here once, pointing back to it (and first on the page, under "Start here")
+    ("seed000_forward_inside_init", "accuracy_threshold"): "the same mistake as under Transformer: Transformer has "
+                                                           "no forward method",
     ("pos_embedding_one_short", "param_count"): "499,658 trainable parameters, expected 499,722",
     ("pos_embedding_one_short", "accuracy_threshold"): "The size of tensor a (50) must match the size of tensor b (49)",
     ("attention_without_scale", "accuracy_threshold"): "the threshold is 80%",

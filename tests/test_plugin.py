@@ -20,6 +20,7 @@ from gradekit.proxy import (
     SubmissionTimeout,
     Unavailable,
 )
+from gradekit.results import Cause
 from gradekit.runner import GraderError, run_graders
 
 from toys import graders_folder
@@ -75,7 +76,7 @@ def test_not_implemented_by_student_has_its_own_status_and_text():
 
 
 @pytest.mark.parametrize("exc", [
-    MissingName("`tokenize` is not defined in your notebook: cell 10, which defines it, raised SyntaxError"),
+    MissingName("`tokenize`", "cell 10, which defines it, raised SyntaxError"),
     StudentCodeError("tokenize()", {"type": "IndexError", "message": "list index out of range"},
                      "in your cell 10, line 4: ids[5]"),
     SubmissionTimeout("LSTM(7, 5).forward ran past its 60 s limit"),
@@ -85,6 +86,21 @@ def test_not_implemented_by_student_has_its_own_status_and_text():
 ], ids=lambda e: type(e).__name__)
 def test_submission_errors_fail_with_their_own_text(exc):
     assert failure_message(exc) == ("failed", str(exc))
+
+
+def test_a_submission_error_names_its_cause_the_same_way_whichever_check_met_it():
+    """So that reports say one mistake once: the same error at the same place, from two different calls."""
+    first = StudentCodeError("tokenize()", {"type": "IndexError", "message": "list index out of range"},
+                             "in your cell 10, line 4: ids[5]")
+    second = StudentCodeError("build_vocab(texts)", {"type": "IndexError", "message": "list index out of range"},
+                              "in your cell 10, line 4: ids[5]")
+    assert str(first) != str(second)
+    assert first.cause == second.cause == Cause("IndexError: list index out of range",
+                                                "in your cell 10, line 4: ids[5]")
+    assert MissingName("`tokenize`", "cell 10 raised").cause == Cause("`tokenize` is not defined in your notebook",
+                                                                      "cell 10 raised")
+    assert Unavailable("the kernel died").cause == Cause("the kernel died")
+    assert SubmissionError("this check's own").cause is None
 
 
 def test_student_code_error_text_names_the_error_and_the_place():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from html.parser import HTMLParser
 
 import pytest
@@ -21,7 +22,7 @@ from gradekit.report import (
     write_class_summary,
     write_feedback,
 )
-from gradekit.results import CheckResult, Reading, Review, SubmissionResult
+from gradekit.results import Cause, CheckResult, Reading, Review, SubmissionResult
 
 SELF_CHECK = "Self-check: "
 TITLES = {"attn": "Attention", "lstm": "LSTM cell"}
@@ -798,3 +799,64 @@ def test_routine_notes_are_said_once_quietly_not_as_a_warning():
     details = page[page.index('<details class="routine-notes">'):]
     assert "How your notebook was run (1 note, nothing to fix)" in details and "cell 3: downloads" in details
     assert SubmissionResult.from_dict(result.to_dict()).routine_notes == result.routine_notes
+
+
+# ---------------------------------------------------------------------------------------------- one cause, said once
+
+FORWARD = Cause("Transformer has no forward method", "Is `def forward` indented inside `__init__`?")
+
+
+def caused(question, name, call, cause=FORWARD):
+    return dataclasses.replace(chk(question, name, 0, message=f"{call} failed: {cause.summary}. {cause.fix}"),
+                               cause=cause)
+
+
+def one_mistake_everywhere():
+    """The ViT seed's shape: one indentation mistake fails two checks under one question and one under another."""
+    return make("seed", [chk("attn", "shape", 1), caused("attn", "forward a", "Transformer(16, 1).forward"),
+                         caused("attn", "forward b", "Transformer(16, 3).forward"),
+                         caused("lstm", "learning", "training ViT with your train_epoch"),
+                         chk("lstm", "own mistake", 0, message="h_seq has the wrong shape")])
+
+
+def test_checks_failing_for_one_cause_share_one_line_to_fix():
+    attn = one_mistake_everywhere().questions()[0]
+    assert attn.messages == ["Transformer(16, 1).forward failed: Transformer has no forward method. "
+                             "Is `def forward` indented inside `__init__`?"]
+    assert [attn.message_index(c) for c in attn.checks] == [None, 0, 0]
+
+
+def test_a_cause_said_under_an_earlier_question_gets_one_line_pointing_back():
+    lstm = one_mistake_everywhere().questions()[1]
+    assert lstm.messages == ["the same mistake as under Attention: Transformer has no forward method",
+                             "h_seq has the wrong shape"]
+
+
+def test_the_feedback_page_starts_with_the_mistake_behind_several_questions():
+    doc = parse(render_feedback(one_mistake_everywhere()))
+    box = doc.find("section", cls="start-here")
+    [cause] = box.find_all("li", cls="cause")
+    assert cause.find("strong").text() == "Transformer has no forward method"
+    assert [a.text() for a in cause.find_all("a")] == ["Attention", "LSTM cell"]
+    assert words(doc.text()).count("Transformer(16, 3).forward") == 0  # the second check's copy is not repeated
+
+
+def test_no_start_here_when_each_mistake_stays_in_its_question():
+    result = make("s", [caused("attn", "a", "f()"), caused("attn", "b", "g()")])
+    assert parse(render_feedback(result)).find_all("section", cls="start-here") == []
+    assert result.shared_causes() == []
+
+
+def test_a_notebook_that_could_not_be_graded_says_why_once_not_under_every_question():
+    error = "your notebook could not be read: it is not valid JSON (line 3)"
+    checks = [dataclasses.replace(chk(q, "c", 0, message=error), cause=Cause(error)) for q in ("attn", "lstm")]
+    result = make("s", checks, error=error)
+    assert [q.messages for q in result.questions()] == [
+        ["not checked: the notebook could not be graded (see above)"]] * 2
+    assert result.shared_causes() == []
+    assert render_feedback(result).count("it is not valid JSON") == 1
+
+
+def test_a_cause_survives_the_results_json():
+    check = caused("attn", "forward a", "Transformer(16, 1).forward")
+    assert CheckResult.from_dict(json.loads(json.dumps(check.to_dict()))) == check

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from gradekit import checks
+from gradekit.proxy import SubmissionError, missing_forward_cause
 
 from . import parts
 
@@ -46,8 +47,10 @@ def test_transformer_has_its_own_forward(submission, gen):
     transformer = parts.transformer(submission, 16, 1, 2, 8, 32)  # an unwritten __init__ fails here
     found = submission.run(HAS_FORWARD, what="Transformer.forward", name="Transformer")
     if found["forward_inside_init"] and not found["own_forward"]:
-        pytest.fail("Transformer has no forward method: `def forward` is indented inside `__init__`, so it is only "
-                    "a local function there. Move it out one level, to the same indentation as `def __init__`")
+        # The mistake the other Transformer checks meet as torch's "missing forward": one cause, said once.
+        raise SubmissionError("Transformer has no forward method: `def forward` is indented inside `__init__`, so it "
+                              "is only a local function there. Move it out one level, to the same indentation as "
+                              "`def __init__`", cause=missing_forward_cause("Transformer"))
     assert found["own_forward"], "Transformer has no forward method"
     checks.shape(transformer(torch.randn(1, 3, 16, generator=gen), no_grad=True), (1, 3, 16), "Transformer output")
 
