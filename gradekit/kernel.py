@@ -492,13 +492,26 @@ def _error_of(outputs: list[dict], timed_out: bool = False) -> dict | None:
     return None
 
 
+# An IPython traceback is one block per frame; a frame of the notebook's own code (any cell's, a function the
+# student defined in another cell included) starts with "Cell In[n], line k", a library's with "File /path:k".
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_FRAME = re.compile(r"^\s*(Cell In\s*\[\d*\], line \d+|Input In \[\d*\]|<ipython-input-)")
+_ARROW = re.compile(r"^\s*-+>\s*(\d+\s)?")
+
+
 def _last_code_line(traceback_lines: list[str]) -> str:
-    """The '---->' line of an IPython traceback, stripped of colour codes: which line of the cell raised."""
-    ansi = re.compile(r"\x1b\[[0-9;]*m")
-    arrow = ""
+    """The line of the student's own code that raised, as they can find it in their notebook: the arrowed line of
+    the innermost frame that is a notebook cell (not the library line it called into), or, for a SyntaxError,
+    the line IPython shows under the cell's header. Any frame's arrow when no cell frame is there."""
+    own = anywhere = ""
     for block in traceback_lines:
-        for raw in ansi.sub("", str(block)).splitlines():
-            if raw.lstrip().startswith("---->") or raw.lstrip().startswith("->"):
-                arrow = raw.split(">", 1)[-1].strip()
-                arrow = re.sub(r"^\d+\s*", "", arrow)
-    return arrow[:300]
+        rows = _ANSI.sub("", str(block)).splitlines()
+        arrows = [row for row in rows if _ARROW.match(row)]
+        if arrows:
+            anywhere = _ARROW.sub("", arrows[-1]).strip()
+        if rows and _CELL_FRAME.match(rows[0]):
+            if arrows:
+                own = anywhere
+            elif len(rows) > 1 and rows[1].strip():  # a SyntaxError: the line itself, then a caret under it
+                own = rows[1].strip()
+    return (own or anywhere)[:300]

@@ -287,3 +287,29 @@ def test_a_kernel_that_dies_while_starting_is_an_error_at_once_that_says_why(tmp
             pass
     assert time.monotonic() - start < 20
     assert "No module named 'encodings'" in str(caught.value)
+
+
+# IPython's traceback blocks as a kernel sends them (colour codes left out; the parser drops them).
+LIBRARY_RAISED = ["-" * 75, "AttributeError                            Traceback (most recent call last)",
+                  "Cell In[6], line 3\n      1 import sys\n      2 tok = BertTokenizer.from_pretrained(name)\n"
+                  "----> 3 max_input_length = tok.max_model_input_sizes[name]\n",
+                  "File /venv/lib/python3.11/site-packages/transformers/tokenization_utils_base.py:1107, in "
+                  "__getattr__(self, key)\n   1106 if key not in self.__dict__:\n"
+                  "-> 1107     raise AttributeError(f\"{self.__class__.__name__} has no attribute {key}\")\n",
+                  "AttributeError: BertTokenizer has no attribute max_model_input_sizes"]
+OWN_FUNCTION_RAISED = ["Cell In[4], line 2\n      1 y = 1\n----> 2 f({})\n",
+                       "Cell In[3], line 2, in f(d)\n      1 def f(d):\n----> 2     return d['x']\n", "KeyError: 'x'"]
+SYNTAX_ERROR = ["\x1b[0;36m  Cell \x1b[0;32mIn[2], line 2\x1b[0m\n\x1b[0;31m    1,\x1b[0m\n      ^\nSyntaxError: "
+                "incomplete input\n"]
+
+
+@pytest.mark.parametrize(("traceback", "line"), [
+    (LIBRARY_RAISED, "max_input_length = tok.max_model_input_sizes[name]"),  # the student's call, not the library's
+    (OWN_FUNCTION_RAISED, "return d['x']"),  # the student's own function, defined in another cell
+    (SYNTAX_ERROR, "1,"),  # no arrow: the line under the cell's header
+    (["File /x.py:3, in g()\n----> 3     raise ValueError\n", "ValueError"], "raise ValueError"),  # no cell frame
+])
+def test_a_cell_error_shows_the_students_own_line(traceback, line):
+    from gradekit.kernel import _last_code_line
+
+    assert _last_code_line(traceback) == line
