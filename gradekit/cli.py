@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gradekit.batch import BatchOptions, default_jobs, find_submissions, run_batch
 from gradekit.config import ConfigError, list_assignments, load_assignment
-from gradekit.formatting import listed, self_check_note
+from gradekit.formatting import cell_landmark, listed, self_check_note
 from gradekit.notebook import NotebookLoadError, load_notebook, notebook_assignment
 from gradekit.progress import Step
 from gradekit.release import ReleaseError, release
@@ -71,6 +71,8 @@ def format_table(result: SubmissionResult) -> str:
         lines.append(f"note: {note}")
     for err in result.cell_errors:
         lines.append(f"note: cell {err['cell']} raised {err['ename']}: {err['evalue'][:120]}")
+        if landmark := cell_landmark(err):
+            lines.append(f"      ({landmark})")
     for cause, titles in result.shared_causes():  # one mistake behind several questions' failures: said first
         fix = f" ({cause.fix})" if cause.fix else ""
         text = f"{cause.summary}{fix}; it costs checks in {listed(titles)}"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gradekit.formatting import cell_error_text, csv_safe, format_number, self_check_note
+from gradekit.formatting import cell_error_text, cell_landmark, csv_safe, format_number, self_check_note
 from gradekit.results import CheckResult, Status, SubmissionResult, write_atomic
 
 # How many cell errors the Gradescope summary lists before "... and N more".
@@ -104,7 +104,8 @@ def _summary_output(result: SubmissionResult) -> str:
     lines.extend(result.notes)
     errors = result.cell_errors
     for e in errors[:_MAX_SUMMARY_CELL_ERRORS]:
-        lines.append(cell_error_text(e))
+        landmark = cell_landmark(e)
+        lines.append(cell_error_text(e) + (f" ({landmark})" if landmark else ""))
     if len(errors) > _MAX_SUMMARY_CELL_ERRORS:
         lines.append(f"... and {len(errors) - _MAX_SUMMARY_CELL_ERRORS} more cells raised.")
     return "\n".join(lines)

@@ -48,6 +48,13 @@ def percent(points: float, max_points: float) -> float | None:
     return None if max_points <= 0 else 100.0 * points / max_points
 
 
+def cell_landmark(error: dict[str, Any]) -> str:
+    """Where a student finds the cell of a cell error in Jupyter: "In [7], the cell starting `def tokenize(...)`"."""
+    starts = f"the cell starting `{error['starts']}`" if error.get("starts") else ""
+    count = f"In [{error['in_count']}]" if error.get("in_count") is not None else ""
+    return ", ".join(part for part in (count, starts) if part)
+
+
 def cell_error_text(error: dict[str, Any]) -> str:
     """One line a student can read: "Cell 7 raised ValueError: bad shape"."""
     where = f"Cell {error['cell']}" if error.get("cell") is not None else "A cell"

@@ -190,6 +190,17 @@ def code_locator(nb: nbformat.NotebookNode):
     return locate
 
 
+def cell_landmarks(nb: nbformat.NotebookNode, position: int) -> dict[str, Any]:
+    """What a student finds the cell at `position` by in Jupyter, which shows no cell numbers: the `In [n]` it was
+    saved with (None when the notebook was saved unrun) and its first line."""
+    if not 1 <= position <= len(nb.cells):
+        return {}
+    cell = nb.cells[position - 1]
+    first = next((line.strip() for line in str(cell.get("source", "")).splitlines() if line.strip()), "")
+    count = cell.get("execution_count")
+    return {"in_count": count if isinstance(count, int) else None, "starts": first[:80]}
+
+
 def definition_cell(nb: nbformat.NotebookNode, name: str) -> int | None:
     """The notebook position of the last code cell that defines `name` (def, class or assignment)."""
     n = re.escape(name)

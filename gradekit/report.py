@@ -25,7 +25,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from gradekit.figures import Figure
-from gradekit.formatting import cell_error_text, format_number, format_percent, percent, self_check_note
+from gradekit.formatting import cell_error_text, cell_landmark, format_number, format_percent, percent, self_check_note
 from gradekit.mathml import render_answer, render_example, render_latex
 from gradekit.results import CheckResult, QuestionResult, Review, Status, SubmissionResult, write_atomic
 from gradekit.review import COLUMNS as REVIEW_COLUMNS
@@ -165,7 +165,7 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
         "self_check": result.mode == "check",
         "self_check_note": self_check_note(result.hidden_left_out),
         "cell_errors": [
-            {"summary": cell_error_text(e), "line": str(e.get("line") or "").strip()}
+            {"summary": cell_error_text(e), "line": str(e.get("line") or "").strip(), "landmark": cell_landmark(e)}
             for e in result.cell_errors
         ],
         "questions": questions,

@@ -22,7 +22,14 @@ import pytest
 
 from gradekit.config import Assignment, ConfigError, graders_package
 from gradekit.kernel import CellError, KernelSession, KernelStartError
-from gradekit.notebook import NotebookLoadError, code_locator, definition_cell, load_notebook, prepare_cells
+from gradekit.notebook import (
+    NotebookLoadError,
+    cell_landmarks,
+    code_locator,
+    definition_cell,
+    load_notebook,
+    prepare_cells,
+)
 from gradekit.plugin import GradingContext, GradingPlugin
 from gradekit.progress import Reporter
 from gradekit.proxy import Missing, Submission
@@ -81,7 +88,8 @@ def grade_notebook(path: Path, assignment: Assignment, *, mode: str = "batch", s
                                notebook_timeout=assignment.notebook_timeout) as session:
                 report = session.run_notebook([(c.position, c.source) for c in prepared.cells], on_step)
                 result.sandbox = sandbox.protections.to_dict()
-                result.cell_errors = [e.to_dict() for e in report.errors if e.cell > 0]
+                result.cell_errors = [{**e.to_dict(), **cell_landmarks(nb, e.cell)} for e in report.errors
+                                      if e.cell > 0]
                 result.notes.extend(report.notes)
                 setup_errors = [e for e in report.errors if e.cell == 0]
                 if setup_errors:

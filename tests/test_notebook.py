@@ -13,9 +13,11 @@ import pytest
 from nbformat import v3, v4
 
 from gradekit import notebook as nbmod
+from gradekit.formatting import cell_landmark
 from gradekit.notebook import (
     NotebookLoadError,
     PreparedCell,
+    cell_landmarks,
     code_locator,
     definition_cell,
     load_notebook,
@@ -402,3 +404,23 @@ def test_definition_cell_ignores_markdown():
 def test_definition_cell_escapes_the_name():
     nb = make_nb(("code", "ab = 1"))
     assert definition_cell(nb, "a.") is None
+
+
+def test_a_cell_is_found_by_its_saved_in_count_and_first_line():
+    """Jupyter numbers no cell, and positions count markdown cells: a student finds a cell by what it shows."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Q2"),
+                                         nbformat.v4.new_code_cell("\n# Q2: tokenize\ndef tokenize(v, hp, text):\n",
+                                                                   execution_count=7),
+                                         nbformat.v4.new_code_cell("x = 1")])
+    assert cell_landmarks(nb, 2) == {"in_count": 7, "starts": "# Q2: tokenize"}
+    assert cell_landmarks(nb, 3) == {"in_count": None, "starts": "x = 1"}  # saved without running
+    assert cell_landmarks(nb, 9) == {}
+
+
+@pytest.mark.parametrize(("error", "landmark"), [
+    ({"in_count": 7, "starts": "def tokenize(v, hp, text):"}, "In [7], the cell starting `def tokenize(v, hp, text):`"),
+    ({"in_count": None, "starts": "x = 1"}, "the cell starting `x = 1`"),
+    ({}, ""),  # results written before landmarks were kept
+])
+def test_cell_landmark_says_what_jupyter_shows(error, landmark):
+    assert cell_landmark({"cell": 3, "ename": "KeyError", **error}) == landmark

@@ -245,6 +245,13 @@ def test_cell_errors_are_listed_without_traceback():
     assert "Traceback" not in html
 
 
+def test_a_cell_that_raised_is_named_by_what_jupyter_shows_of_it():
+    result = make(cell_errors=[{"cell": 7, "ename": "ValueError", "evalue": "bad", "line": "y = f(x)", "in_count": 4,
+                                "starts": "# Q3: the model"}])
+    section = parse(render_feedback(result)).find("section", cls="cell-errors")
+    assert section.find("small", cls="landmark").text() == "(In [4], the cell starting `# Q3: the model`)"
+
+
 @pytest.mark.parametrize(
     ("factory", "qid", "points"),
     [
