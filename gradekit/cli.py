@@ -88,6 +88,10 @@ def format_table(result: SubmissionResult) -> str:
         lines.append(f"{q.title:<{width}}  {q.points:>5g} / {q.max_points:<5g} {status}")
         for message in q.messages[:3]:
             lines.append(textwrap.fill(message, width=100, initial_indent="    - ", subsequent_indent="      "))
+        if explain := result.may_explain(q):
+            places = listed([f"{o.title} ({o.points:g}/{o.max_points:g})" for o in explain])
+            lines.append(textwrap.fill(f"look first at {places}: this check runs that code, which lost points too",
+                                       width=100, initial_indent="    - ", subsequent_indent="      "))
         for c in q.awaiting_ta:
             # free text: the check's name says it all; math the machine could not decide: also why
             text = c.name if c.review is not None and c.review.kind == "free_text" else f"{c.name}: {c.message}"

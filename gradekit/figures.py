@@ -261,3 +261,47 @@ def _panel(panel: Panel, x0: float) -> list[str]:
                    f'stroke-width="2"{dash}/>')
         out.append(f'<text x="{lx + 24}" y="{ly}">{escape(_clip(s.label))}</text>')
     return out
+
+
+def confusion_matrix(title: str, true: Sequence[int], predicted: Sequence[int], classes: Sequence[str],
+                     caption: str = "") -> Figure:
+    """How a classifier's predictions fall, one row per true class and one column per predicted class, each cell
+    shaded by the share of its row and labelled with its count: a model that answers one class for everything, or
+    mixes up two, shows at a glance. Drawn from the host's own labels and the predictions' argmax."""
+    n = len(classes)
+    counts = [[0] * n for _ in range(n)]
+    for t, p in zip(true, predicted, strict=True):
+        if 0 <= t < n and 0 <= p < n:
+            counts[t][p] += 1
+    cell, left, top = 34, 110, 118
+    width, height = left + n * cell + 44, top + n * cell + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} '
+           f'{height}" font-family="sans-serif" font-size="12">', f'<rect width="{width}" height="{height}" '
+           'fill="#ffffff"/>', f'<text x="{left + n * cell / 2:.1f}" y="14" text-anchor="middle" font-size="13">'
+           'predicted class</text>',
+           f'<text x="12" y="{top + n * cell / 2:.1f}" text-anchor="middle" font-size="13" transform="rotate(-90 12 '
+           f'{top + n * cell / 2:.1f})">true class</text>']
+    for j, name in enumerate(classes):
+        cx = left + j * cell + cell / 2
+        out.append(f'<text x="{cx:.1f}" y="{top - 6}" text-anchor="start" transform="rotate(-55 {cx:.1f} '
+                   f'{top - 6})">{escape(_clip(name))}</text>')
+    for i, name in enumerate(classes):
+        total = sum(counts[i]) or 1
+        y = top + i * cell
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{escape(_clip(name))}</text>')
+        for j in range(n):
+            share = counts[i][j] / total
+            shade = round(255 - 200 * share)  # white (none of the row) to dark blue (all of it)
+            fill = f"rgb({shade},{round(255 - 150 * share)},255)"
+            ink = "#ffffff" if share > 0.55 else "#1f2328"
+            frame = ' stroke="#1a7f37" stroke-width="2"' if i == j else ' stroke="#d0d7de" stroke-width="1"'
+            x = left + j * cell
+            out.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}"{frame}/>')
+            if counts[i][j]:
+                out.append(f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
+                           f'fill="{ink}">{counts[i][j]}</text>')
+    right = sum(counts[i][i] for i in range(n))
+    out.append(f'<text x="{left}" y="{top + n * cell + 24}">{right} of {len(true)} correct: the framed '
+               'diagonal</text>')
+    out.append("</svg>")
+    return Figure(_clip(title), "svg", "".join(out).encode("utf-8"), _clip(caption))

@@ -62,7 +62,8 @@ class GradingPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[CONTEXT] = self.context
-        config.addinivalue_line("markers", "question(id, points=1, hidden=False): the question a check grades")
+        config.addinivalue_line("markers", "question(id, points=1, hidden=False, builds_on=()): the question a check "
+                                           "grades, and the questions whose code it runs (for a check like learning)")
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         keep, drop = [], []
@@ -119,8 +120,10 @@ def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRe
     readings = [v for k, v in properties if k == "reading" and isinstance(v, Reading)]
     # Pictures, pass or fail, via record_property("figure", Figure(...)).
     figures = tuple(v for k, v in properties if k == "figure" and isinstance(v, Figure))
+    marker = item.get_closest_marker("question")
+    builds_on = tuple(str(q) for q in marker.kwargs.get("builds_on", ())) if marker else ()
     base = {"question": qid, "name": check_name(item), "max_points": points, "hidden": hidden,
-            "reading": readings[-1] if readings else None, "figures": figures}
+            "reading": readings[-1] if readings else None, "figures": figures, "builds_on": builds_on}
     if report.passed:
         # A passing check may still say something useful, via pytest's record_property("info", "...").
         info = "; ".join(str(v) for k, v in properties if k == "info")

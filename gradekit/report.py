@@ -119,7 +119,9 @@ def _figure_view(f: Figure) -> dict[str, str]:
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
     anchors = {}
-    for i, q in enumerate(result.questions(), start=1):
+    numbered = list(enumerate(result.questions(), start=1))
+    anchor_of = {q.id: _anchor(i, q.id) for i, q in numbered}
+    for i, q in numbered:
         messages = q.messages
         anchors[q.title] = _anchor(i, q.id)
         checks = []
@@ -155,6 +157,8 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
                 "state_label": STATE_LABELS[state],
                 "messages": messages,
                 "checks": checks,
+                "may_explain": [{"title": other.title, "anchor": anchor_of[other.id], "points": other.points,
+                                 "max_points": other.max_points} for other in result.may_explain(q)],
             }
         )
     return {

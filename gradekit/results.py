@@ -92,6 +92,9 @@ class CheckResult:
     # Pictures the feedback page draws with the check (a student's saved curves, a chart of a re-run).
     figures: tuple[Figure, ...] = ()
     cause: Cause | None = None  # when the check failed because the student's code raised or lacks something
+    # Questions whose code this check runs (the learning check trains the student's model with their train): when
+    # it fails, those of them that lost points are where to look first.
+    builds_on: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -125,6 +128,8 @@ class CheckResult:
             data["figures"] = [f.to_json() for f in self.figures]
         if self.cause:
             data["cause"] = asdict(self.cause)
+        if self.builds_on:
+            data["builds_on"] = list(self.builds_on)
         return data
 
     @classmethod
@@ -140,6 +145,7 @@ class CheckResult:
             reading=Reading.from_dict(data["reading"]) if data.get("reading") else None,
             figures=tuple(Figure.from_json(f) for f in data.get("figures") or []),
             cause=Cause.from_dict(data["cause"]) if data.get("cause") else None,
+            builds_on=tuple(str(q) for q in data.get("builds_on") or ()),
         )
 
 
@@ -278,6 +284,12 @@ class SubmissionResult:
                 if c.cause is not None and not c.passed and c.cause not in earlier:
                     earlier[c.cause] = title
         return out
+
+    def may_explain(self, question: QuestionResult) -> list[QuestionResult]:
+        """The questions that lost points and whose code the failed checks of `question` run: a mistake there can
+        be what failed this one (a model that cannot learn because its LSTM is wrong), so the reports point to them."""
+        wanted = {q for c in question.checks if not c.passed and not c.awaiting_ta for q in c.builds_on}
+        return [q for q in self.questions() if q.id in wanted and q.id != question.id and q.points < q.max_points]
 
     def shared_causes(self) -> list[tuple[Cause, list[str]]]:
         """Causes that failed checks under more than one question, with those questions' titles: the place to

@@ -4,7 +4,7 @@ these, so each assignment's question keeps its own id, points and visibility."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from gradekit import checks
+from gradekit.figures import confusion_matrix
 from gradekit.plugin import CONTEXT
 from gradekit.proxy import Submission
 
@@ -495,3 +496,16 @@ def trained_like_the_notebook(case: EpochCase, out: dict) -> None:
     why = epoch_mistake(case, before, after)
     if why:
         pytest.fail(why)
+
+
+SENTIMENT_CLASSES = ("negative", "positive")
+
+
+def record_held_out_picture(record_property: Callable[[str, object], None], model: str, true: Sequence[int],
+                            predicted: Sequence[int], classes: Sequence[str], accuracy: float,
+                            threshold: float) -> None:
+    """The learning check's picture, pass or fail: where the held-out predictions fell by true class (a model that
+    answers one class for everything shows as one dark column). Drawn on the host from the host's labels."""
+    record_property("figure", confusion_matrix(
+        f"{model} on the held-out set", [int(t) for t in true], [int(p) for p in predicted], classes,
+        caption=f"{accuracy:.1%} correct; the threshold is {threshold:.0%}"))

@@ -58,6 +58,15 @@ def question_line(table: str, title: str) -> str:
 # ---------------------------------------------------------------------------------------------- format_table
 
 
+def test_the_terminal_says_where_to_look_first_when_a_check_that_runs_other_questions_code_fails():
+    learning = dataclasses.replace(check("q3", "learns", 0, 3, "classified 55% correctly; the threshold is 80%"),
+                                   builds_on=("q1", "q2"))
+    result = SubmissionResult(student="jane", assignment="demo", question_titles=TITLES, checks=[
+        check("q1", "counts", 1, 1), check("q2", "unknown words", 0, 2, "map them to UNK_INDEX"), learning])
+    lines = format_table(result).splitlines()
+    assert "    - look first at Q2 tokenize (0/2): this check runs that code, which lost points too" in lines
+
+
 def test_the_terminal_says_a_mistake_behind_several_questions_first_then_points_back_to_it():
     cause = Cause("KeyError: 'label'", "in your cell 9, line 2: batch['label']")
     failed = [dataclasses.replace(check(q, f"{q} check", 0, 1, f"{q}() raised KeyError: 'label'"), cause=cause)

@@ -109,3 +109,13 @@ def test_every_deduction_has_its_message_asserted():
 
 (test_feedback_page_shows_every_questions_points_and_messages, test_the_solution_passes_every_check,
  test_every_page_fits_the_screen_without_console_errors) = page_and_solution_tests(EXPECTED)
+
+
+def test_a_failed_learning_check_shows_where_the_predictions_fell_and_where_to_look_first(graded):
+    """attention_without_scale loses attention's points and, through them, the learning check: its page draws the
+    held-out confusion matrix and points from the learning check to Attention."""
+    result = graded["attention_without_scale"]
+    learning = question(result, "accuracy_threshold")
+    assert [f.title for c in learning.checks for f in c.figures] == ["Your ViT on the held-out set"]
+    assert [q.id for q in result.may_explain(learning)] == ["attention"]
+    assert result.may_explain(question(graded["solution"], "accuracy_threshold")) == []

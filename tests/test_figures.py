@@ -2,6 +2,7 @@
 the results JSON, and the feedback page draws them as data-URI images inside one self-contained file."""
 
 import base64
+import re
 import struct
 import zlib
 
@@ -15,6 +16,7 @@ from gradekit.figures import (
     Panel,
     Series,
     clean_png,
+    confusion_matrix,
     line_chart,
     output_figures,
 )
@@ -113,3 +115,19 @@ def test_the_feedback_page_draws_figures_inline_as_images():
     assert 'src="data:image/svg+xml;base64,' in page
     assert "<svg" not in page  # the host's SVG travels inside the data URI, never as markup in the page
     assert "re-run &lt;i&gt;" in page  # the title, escaped as text
+
+
+def test_a_confusion_matrix_counts_each_prediction_under_its_true_class():
+    figure = confusion_matrix("held out", [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], ["neg <b>", "pos"], caption="60% correct")
+    svg = figure.data.decode()
+    assert figure.kind == "svg" and figure.caption == "60% correct"
+    assert "neg &lt;b&gt;" in svg and "<b>" not in svg
+    counts = [int(t) for t in re.findall(r'text-anchor="middle" fill="[^"]+">(\d+)</text>', svg)]
+    assert counts == [1, 1, 1, 2]  # row by row: true neg -> neg, pos; true pos -> neg, pos
+    assert "3 of 5 correct" in svg
+
+
+def test_a_model_that_answers_one_class_shows_one_dark_column():
+    svg = confusion_matrix("x", [0, 1, 0, 1], [1, 1, 1, 1], ["a", "b"]).data.decode()
+    fills = re.findall(r'<rect x="\d+" y="\d+" width="34" height="34" fill="([^"]+)"', svg)
+    assert fills == ["rgb(255,255,255)", "rgb(55,105,255)", "rgb(255,255,255)", "rgb(55,105,255)"]

@@ -413,6 +413,18 @@ def test_a_graders_folder_that_is_not_a_package_is_a_grader_error(tmp_path):
         run_graders(assignment, unavailable(), "batch", None)
 
 
+def test_a_check_says_which_questions_code_it_runs(tmp_path):
+    assignment = make_assignment(tmp_path, files={"test_a.py": """
+        import pytest
+
+        @pytest.mark.question("q4", points=1, builds_on=("q1", "q2"))
+        def test_learns():
+            assert False, "did not learn"
+    """})
+    [check] = run_graders(assignment, unavailable(), "batch", None).checks
+    assert check.builds_on == ("q1", "q2")
+
+
 def test_a_self_check_counts_the_hidden_checks_it_left_out(tmp_path):
     """So that its feedback can say how many the staff's grading adds, or that it adds none."""
     assignment = make_assignment(tmp_path, files={"test_checks.py": GRADER})

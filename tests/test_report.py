@@ -867,3 +867,33 @@ def test_a_notebook_that_could_not_be_graded_says_why_once_not_under_every_quest
 def test_a_cause_survives_the_results_json():
     check = caused("attn", "forward a", "Transformer(16, 1).forward")
     assert CheckResult.from_dict(json.loads(json.dumps(check.to_dict()))) == check
+
+
+# ---------------------------------------------------------------------------------------------- where to look first
+
+def learning_after_a_wrong_lstm(learning_passed=False):
+    learning = dataclasses.replace(chk("lstm", "learns", 1 if learning_passed else 0, 1,
+                                       message="classified 55% correctly; the threshold is 80%"),
+                                   builds_on=("attn", "essay"))
+    return make("s", [chk("attn", "shape", 0, message="wrong shape"), learning])
+
+
+def test_a_failed_check_points_to_the_questions_it_builds_on_that_lost_points():
+    result = learning_after_a_wrong_lstm()
+    attn, lstm = result.questions()
+    assert result.may_explain(lstm) == [attn]  # essay has no checks here: nothing lost there
+    assert result.may_explain(attn) == []
+    note = parse(render_feedback(result)).find("p", cls="may-explain")
+    assert note.find("a").attrs["href"] == "#q1-attn" and note.find("a").text() == "Attention"
+    assert "(0 / 1)" in note.text()
+
+
+def test_a_passed_check_points_nowhere():
+    result = learning_after_a_wrong_lstm(learning_passed=True)
+    assert result.may_explain(result.questions()[1]) == []
+    assert parse(render_feedback(result)).find_all("p", cls="may-explain") == []
+
+
+def test_builds_on_survives_the_results_json():
+    check = learning_after_a_wrong_lstm().checks[1]
+    assert CheckResult.from_dict(json.loads(json.dumps(check.to_dict()))).builds_on == ("attn", "essay")

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gradekit.proxy import StudentCodeError
+from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture
 
 from . import learning, workspace
 
@@ -18,7 +19,7 @@ def budget(bert_dir, tokenizer, splits, settings, data_path, held_out_seed):
     return learning.Budget(bert_dir, tokenizer, splits, pool, held_out_seed, settings)
 
 
-@pytest.mark.question(Q, points=3)
+@pytest.mark.question(Q, points=3, builds_on=("model_init", "train"))
 def test_held_out_accuracy(submission, budget, data_path, settings, record_property):
     """Trained with your train, your model clears the accuracy threshold on held-out reviews"""
     try:
@@ -34,6 +35,8 @@ def test_held_out_accuracy(submission, budget, data_path, settings, record_prope
     accuracy = budget.accuracy(logits)
     threshold, how = learning.threshold_for(data_path, budget)
     record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%}: {how})")
+    record_held_out_picture(record_property, "Your BERTGRUSentiment", [r.label for r in budget.held_out],
+                            (logits > 0).long().tolist(), SENTIMENT_CLASSES, accuracy, threshold)
     assert accuracy >= threshold, (
         f"after {settings['learn_epochs']} epochs of your train, BERTGRUSentiment classified {accuracy:.1%} of "
         f"{len(budget.held_out)} held-out reviews correctly; the threshold is {threshold:.0%}")

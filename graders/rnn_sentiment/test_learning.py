@@ -8,11 +8,13 @@ who grades again must get the same verdict."""
 import pytest
 import torch
 
+from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture
+
 from . import learning
 
 Q = "accuracy_threshold"
 
-@pytest.mark.question(Q, points=3)
+@pytest.mark.question(Q, points=3, builds_on=("embedding", "lstm", "rnn_classifier", "train_evaluate"))
 def test_held_out_accuracy(submission, ref_vocab, splits, assignment, data_path, held_out_seed, record_property):
     """Trained with your train, the classifier clears the accuracy threshold on held-out reviews"""
     s = assignment.settings
@@ -25,6 +27,8 @@ def test_held_out_accuracy(submission, ref_vocab, splits, assignment, data_path,
     accuracy = learning.accuracy(probs, held_out)
     threshold, how = learning.threshold_for(data_path, ref_vocab, splits, s, held_out)
     record_property("info", f"held-out accuracy {accuracy:.1%} (threshold {threshold:.0%}: {how})")
+    record_held_out_picture(record_property, "Your RNNClassifier", [r.label for r in held_out],
+                            (probs > 0.5).long().tolist(), SENTIMENT_CLASSES, accuracy, threshold)
     assert accuracy >= threshold, (
         f"after {s['learn_epochs']} epochs of your train on {sum(len(b[2]) for b in given['train_data']):,} "
         f"reviews, RNNClassifier classified {accuracy:.1%} of {len(held_out)} held-out reviews correctly; the "
