@@ -194,12 +194,13 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
-    """One plot of per-epoch values (x = 1, 2, ...)."""
+    """One plot of values per epoch, or per step (x = 1, 2, ...)."""
 
     title: str
     series: tuple[Series, ...]
     y_label: str = ""
     y_range: tuple[float, float] | None = None
+    x_label: str = "epoch"
 
 
 def line_chart(title: str, panels: Sequence[Panel], caption: str = "") -> Figure:
@@ -241,9 +242,12 @@ def _panel(panel: Panel, x0: float) -> list[str]:
         out.append(f'<line x1="{x0 + left}" x2="{x0 + left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                    'stroke="#d0d7de" stroke-width="1"/>')
         out.append(f'<text x="{x0 + left - 4}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.2f}</text>')
+    every = max(1, math.ceil(n / 8))  # at most about eight x labels, however many points
     for i in range(n):
-        out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{i + 1}</text>')
-    out.append(f'<text x="{x0 + left + plot_w / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle">epoch</text>')
+        if i % every == 0 or i == n - 1:
+            out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{i + 1}</text>')
+    out.append(f'<text x="{x0 + left + plot_w / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle">'
+               f'{escape(_clip(panel.x_label))}</text>')
     if panel.y_label:
         cy = top + plot_h / 2
         out.append(f'<text x="{x0 + 12}" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 {x0 + 12} '
@@ -255,7 +259,8 @@ def _panel(panel: Panel, x0: float) -> list[str]:
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
-        out.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}"/>' for px, py in points)
+        if len(points) <= 30:  # a dot per value while there is room for one
+            out.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}"/>' for px, py in points)
         lx, ly = x0 + left + (j % 2) * (plot_w / 2), top + plot_h + 46 + (j // 2) * 16
         out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{color}" '
                    f'stroke-width="2"{dash}/>')
@@ -274,7 +279,7 @@ def confusion_matrix(title: str, true: Sequence[int], predicted: Sequence[int], 
         if 0 <= t < n and 0 <= p < n:
             counts[t][p] += 1
     cell, left, top = 34, 110, 118
-    width, height = left + n * cell + 44, top + n * cell + 40
+    width, height = max(left + n * cell + 44, 330), top + n * cell + 40  # room for the line under it
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} '
            f'{height}" font-family="sans-serif" font-size="12">', f'<rect width="{width}" height="{height}" '
            'fill="#ffffff"/>', f'<text x="{left + n * cell / 2:.1f}" y="14" text-anchor="middle" font-size="13">'

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from gradekit import checks
-from gradekit.figures import confusion_matrix
+from gradekit.figures import Panel, Series, confusion_matrix, line_chart
 from gradekit.plugin import CONTEXT
 from gradekit.proxy import Submission
 
@@ -499,6 +499,33 @@ def trained_like_the_notebook(case: EpochCase, out: dict) -> None:
 
 
 SENTIMENT_CLASSES = ("negative", "positive")
+
+# Kernel code for a learning check: `_RecordedLoss(criterion)` computes what `criterion` does and keeps each step's
+# loss, for the picture of how the training went (never graded: the verdict is the held-out accuracy).
+RECORD_LOSS = """
+class _RecordedLoss(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.values = inner, []
+    def forward(self, *args, **kwargs):
+        loss = self.inner(*args, **kwargs)
+        if isinstance(loss, torch.Tensor) and loss.numel() == 1 and len(self.values) < 5000:
+            self.values.append(float(loss.detach()))
+        return loss
+"""
+
+
+def record_loss_picture(record_property: Callable[[str, object], None], who: str, reply: object) -> None:
+    """The training loss per step of a learning check, when the kernel's reply holds one ("losses": numbers)."""
+    values = reply.get("losses") if isinstance(reply, dict) else None
+    if not isinstance(values, list):
+        return
+    losses = tuple(float(v) for v in values[:5000] if isinstance(v, (int, float)) and not isinstance(v, bool))
+    if len(losses) >= 2:
+        record_property("figure", line_chart(
+            "Training loss, step by step", [Panel("loss per step", (Series(who, losses),), y_label="loss",
+                                                  x_label="step")],
+            caption=f"the loss at each of the {len(losses)} steps of the learning check's training: it should fall"))
 
 
 def record_held_out_picture(record_property: Callable[[str, object], None], model: str, true: Sequence[int],

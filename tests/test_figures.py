@@ -131,3 +131,22 @@ def test_a_model_that_answers_one_class_shows_one_dark_column():
     svg = confusion_matrix("x", [0, 1, 0, 1], [1, 1, 1, 1], ["a", "b"]).data.decode()
     fills = re.findall(r'<rect x="\d+" y="\d+" width="34" height="34" fill="([^"]+)"', svg)
     assert fills == ["rgb(255,255,255)", "rgb(55,105,255)", "rgb(255,255,255)", "rgb(55,105,255)"]
+
+
+@pytest.mark.parametrize(("reply", "drawn"), [
+    ({"probs": None, "losses": [0.7, 0.6, 0.4]}, 3),
+    ({"losses": [0.7, True, "x", float("nan"), 0.5]}, 3),  # only numbers are kept; a NaN is left out of the line
+    ({"losses": [0.7]}, None),  # one step is not a curve
+    ({"losses": "0.7, 0.6"}, None),
+    ([0.7, 0.6], None),  # the reply of a kernel that is not the snippet's
+])
+def test_the_learning_checks_loss_picture_is_drawn_from_numbers_only(reply, drawn):
+    from gradekit.shared_checks import record_loss_picture
+
+    recorded = []
+    record_loss_picture(lambda key, value: recorded.append((key, value)), "your train", reply)
+    if drawn is None:
+        assert recorded == []
+    else:
+        [(key, figure)] = recorded
+        assert key == "figure" and figure.kind == "svg" and f"each of the {drawn} steps" in figure.caption

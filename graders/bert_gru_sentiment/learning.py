@@ -28,6 +28,7 @@ from torch import nn
 
 import reference.bert_gru_sentiment as ref
 from gradekit import offline
+from gradekit.shared_checks import RECORD_LOSS
 from gradekit.thresholds import learning_threshold
 
 
@@ -173,7 +174,7 @@ class Budget:
 
 # Runs in the student's kernel (and, with the reference's names, on the host): returns held-out logits.
 TRAIN_AND_PREDICT = "import torch\nfrom torch import nn\n\n" + inspect.getsource(GraderStandInError) + \
-    inspect.getsource(FrozenBertFeatures) + """
+    inspect.getsource(FrozenBertFeatures) + RECORD_LOSS + """
 import collections
 _Batch = collections.namedtuple("Batch", ["text", "label"])
 torch.manual_seed(seed)
@@ -181,14 +182,14 @@ model = BERTGRUSentiment(FrozenBertFeatures(hidden, ids, feats, globals().get("b
                          dropout)
 freeze_bert(model)
 optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-criterion = torch.nn.BCEWithLogitsLoss()
+criterion = _RecordedLoss(torch.nn.BCEWithLogitsLoss())
 batches = [_Batch(*b) for b in train_data]
 order = torch.Generator().manual_seed(seed)
 for _ in range(epochs):
     train(model, [batches[i] for i in torch.randperm(len(batches), generator=order).tolist()], optimizer, criterion)
 model.eval()
 with torch.no_grad():
-    result = torch.cat([model(text).reshape(-1) for text in test_data])
+    result = {"logits": torch.cat([model(text).reshape(-1) for text in test_data]), "losses": criterion.values}
 """
 
 
@@ -196,7 +197,7 @@ def reference_logits(budget: Budget) -> torch.Tensor:
     scope = {"torch": torch, "nn": nn, "BERTGRUSentiment": ref.BERTGRUSentiment, "freeze_bert": ref.freeze_bert,
              "train": ref.train, **budget.inputs()}
     exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
-    return scope["result"]
+    return scope["result"]["logits"]
 
 
 def threshold_for(data: Path | None, budget: Budget) -> tuple[float, str]:

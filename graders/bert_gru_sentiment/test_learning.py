@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gradekit.proxy import StudentCodeError
-from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture
+from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture, record_loss_picture
 
 from . import learning, workspace
 
@@ -23,13 +23,15 @@ def budget(bert_dir, tokenizer, splits, settings, data_path, held_out_seed):
 def test_held_out_accuracy(submission, budget, data_path, settings, record_property):
     """Trained with your train, your model clears the accuracy threshold on held-out reviews"""
     try:
-        logits = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(settings["learn_timeout"]),
-                                what="training BERTGRUSentiment with your train", name="train", **budget.inputs())
+        reply = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(settings["learn_timeout"]),
+                               what="training BERTGRUSentiment with your train", name="train", **budget.inputs())
     except StudentCodeError as exc:
         if exc.type != learning.GraderStandInError.__name__:
             raise
         # The graders' object failed, not the student's code: the check's own error, never the student's.
         raise RuntimeError(f"the graders' stand-in for BERT could not run your model: {exc.detail}") from None
+    logits = reply.get("logits") if isinstance(reply, dict) else None
+    record_loss_picture(record_property, "your train", reply)
     if not isinstance(logits, torch.Tensor) or logits.shape != (len(budget.held_out),):
         pytest.fail("the trained BERTGRUSentiment did not return one logit per held-out review")
     accuracy = budget.accuracy(logits)

@@ -12,15 +12,17 @@ import torch
 
 import reference.rnn_experiments as ref
 from gradekit.datasets.sentiment import Review
+from gradekit.shared_checks import RECORD_LOSS
 from gradekit.thresholds import learning_threshold
 
 # Runs in the student's kernel (and on the host with the reference's classes): returns held-out logits (N, 2).
 TRAIN_AND_PREDICT = """
 import torch
+""" + RECORD_LOSS + """
 torch.manual_seed(seed)
 model = globals()[class_name](vocab_size, embedding_dim, hidden_dim, 2, 1, 0.0, 0, False)
 optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-criterion = torch.nn.CrossEntropyLoss()
+criterion = _RecordedLoss(torch.nn.CrossEntropyLoss())
 order = torch.Generator().manual_seed(seed)
 for _ in range(epochs):
     model.train()
@@ -31,7 +33,7 @@ for _ in range(epochs):
         optimizer.step()
 model.eval()
 with torch.no_grad():
-    result = torch.cat([model(ids, length) for ids, length in test_batches])
+    result = {"logits": torch.cat([model(ids, length) for ids, length in test_batches]), "losses": criterion.values}
 """
 
 
@@ -73,7 +75,7 @@ def reference_accuracy(class_name: str, train: list[Review], held_out: list[Revi
     scope = {"LSTMClassifier": ref.LSTMClassifier, "GRUClassifier": ref.GRUClassifier,
              **inputs(class_name, train, held_out, settings)}
     exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
-    return accuracy(scope["result"], held_out)
+    return accuracy(scope["result"]["logits"], held_out)
 
 
 def threshold_for(data: Path | None, class_name: str, train: list[Review], held_out: list[Review],

@@ -6,7 +6,7 @@ The training seed is fixed by the assignment: a TA who grades again must get the
 import pytest
 import torch
 
-from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture
+from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture, record_loss_picture
 
 from . import learning
 
@@ -18,8 +18,10 @@ Q = "learning"
 def test_held_out_accuracy(submission, name, pool, held_out, assignment, data_path, record_property):
     """Trained by the graders' loop, your classifier clears the accuracy threshold on held-out reviews"""
     s = assignment.settings
-    logits = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(s["learn_timeout"]), name=name,
-                            what=f"training {name} with the graders' loop", **learning.inputs(name, pool, held_out, s))
+    reply = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(s["learn_timeout"]), name=name,
+                           what=f"training {name} with the graders' loop", **learning.inputs(name, pool, held_out, s))
+    logits = reply.get("logits") if isinstance(reply, dict) else None
+    record_loss_picture(record_property, f"your {name}", reply)
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(held_out), 2):
         pytest.fail(f"the trained {name} did not return two logits per held-out review")
     accuracy = learning.accuracy(logits, held_out)

@@ -16,6 +16,7 @@ import torch
 
 import reference.rnn_sentiment as ref
 from gradekit.datasets.sentiment import Review, fresh_reviews
+from gradekit.shared_checks import RECORD_LOSS
 from gradekit.thresholds import learning_threshold
 
 
@@ -51,11 +52,12 @@ def accuracy(probs: torch.Tensor, reviews) -> float:
 TRAIN_AND_PREDICT = """
 import collections
 import torch
+""" + RECORD_LOSS + """
 _Batch = collections.namedtuple("Batch", ["text", "lengths", "label"])
 torch.manual_seed(seed)
 model = RNNClassifier(vocab_size, embedding_dim, hidden_size)
 optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-criterion = torch.nn.BCELoss()
+criterion = _RecordedLoss(torch.nn.BCELoss())
 batches = [_Batch(*b) for b in train_data]
 order = torch.Generator().manual_seed(seed)
 for _ in range(epochs):
@@ -63,7 +65,8 @@ for _ in range(epochs):
           criterion)
 model.eval()
 with torch.no_grad():
-    result = torch.cat([model(text, lengths).reshape(-1) for text, lengths in test_data])
+    result = {"probs": torch.cat([model(text, lengths).reshape(-1) for text, lengths in test_data]),
+              "losses": criterion.values}
 """
 
 
@@ -88,7 +91,7 @@ def reference_accuracies(vocab: dict, splits, settings: dict, seed: int, held_ou
     `model_class` (the reference with one mistake) measures what that mistake reaches under the same budget."""
     scope = {"RNNClassifier": model_class, "train": ref.train, **inputs(vocab, splits, settings, seed, *held_outs)}
     exec(compile(TRAIN_AND_PREDICT, "<learning check>", "exec"), scope)  # our own code, on our own data
-    probs = scope["result"].split([len(reviews) for reviews in held_outs])
+    probs = scope["result"]["probs"].split([len(reviews) for reviews in held_outs])
     return [accuracy(part, reviews) for part, reviews in zip(probs, held_outs, strict=True)]
 
 

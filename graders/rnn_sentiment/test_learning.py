@@ -8,7 +8,7 @@ who grades again must get the same verdict."""
 import pytest
 import torch
 
-from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture
+from gradekit.shared_checks import SENTIMENT_CLASSES, record_held_out_picture, record_loss_picture
 
 from . import learning
 
@@ -20,8 +20,10 @@ def test_held_out_accuracy(submission, ref_vocab, splits, assignment, data_path,
     s = assignment.settings
     held_out = learning.held_out(splits, s, held_out_seed, data_path)
     given = learning.inputs(ref_vocab, splits, s, int(s["learn_seed"]), held_out)
-    probs = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(s["learn_timeout"]),
+    reply = submission.run(learning.TRAIN_AND_PREDICT, timeout=float(s["learn_timeout"]),
                            what="training RNNClassifier with your train", name="train", **given)
+    probs = reply.get("probs") if isinstance(reply, dict) else None
+    record_loss_picture(record_property, "your train", reply)
     if not isinstance(probs, torch.Tensor) or probs.shape != (len(held_out),):
         pytest.fail("the trained RNNClassifier did not return one probability per held-out review")
     accuracy = learning.accuracy(probs, held_out)
