@@ -106,11 +106,33 @@ def question_marker(item: pytest.Item) -> tuple[str, float, bool]:
 
 
 def check_name(item: pytest.Item) -> str:
+    """The check's name as the student reads it: the test's docstring's first line, and for a parametrized test
+    which case it is. A case of several numbers reads as `name=value, ...` (pytest's own id for `(5, 3)` is `5-3`);
+    a case of one number or word (a statement's number, a rule, an answer's id) keeps its id, as does any case
+    with a word, which is also how ta_review.csv knows them."""
     func = getattr(item, "function", None)
     doc = (func.__doc__ or "").strip().splitlines() if func else []
     base = doc[0].rstrip(".") if doc else item.name.split("[")[0].removeprefix("test_").replace("_", " ")
     callspec = getattr(item, "callspec", None)
-    return f"{base} [{callspec.id}]" if callspec else base
+    if callspec is None:
+        return base
+    params = callspec.params
+    several = len(params) > 1 or any(isinstance(v, tuple) for v in params.values())
+    if several and all(_numeric(v) for v in params.values()):
+        return f"{base} [{', '.join(f'{k}={_shown(v)}' for k, v in params.items())}]"
+    return f"{base} [{callspec.id}]"
+
+
+def _numeric(value: object) -> bool:
+    if isinstance(value, tuple):
+        return all(_numeric(v) for v in value)
+    return isinstance(value, (int, float))  # bool included
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def check_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> CheckResult:

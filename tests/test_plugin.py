@@ -440,3 +440,35 @@ def test_the_graders_say_each_question_as_its_checks_start(tmp_path):
     assert [s.phase for s in steps] == ["question"] * len(steps)
     assert [s.index for s in steps] == list(range(1, len(steps) + 1)) and steps[0].total == len(steps) > 1
     assert len({s.label for s in steps}) == len(steps)
+
+
+def test_cases_of_numbers_are_named_by_their_parameters_and_cases_of_words_by_the_word(tmp_path):
+    """pytest's own ids for (5, 3) and ((),) are `5-3` and `()`: a student reads `seq_len=5, batch=3`. One number
+    or one word is its own name ("Statement [3]", an answer's id), and an id the grader gave is kept."""
+    assignment = make_assignment(tmp_path, files={"test_cases.py": """
+        import pytest
+
+        @pytest.mark.parametrize("seq_len, batch", [(5, 3)])
+        @pytest.mark.question("q1", points=1)
+        def test_shapes(seq_len, batch):
+            \"\"\"Output shapes\"\"\"
+
+        @pytest.mark.parametrize("index_shape, scale, packed", [((), 0.5, True), ((7,), 2.0, False)])
+        @pytest.mark.question("q1", points=1)
+        def test_more(index_shape, scale, packed):
+            \"\"\"More shapes\"\"\"
+
+        @pytest.mark.parametrize("answer_id", ["norm_x1"])
+        @pytest.mark.question("q2", points=1)
+        def test_answer(answer_id):
+            \"\"\"The answer\"\"\"
+
+        @pytest.mark.parametrize("n", [3, 257], ids=lambda n: "one" if n == 3 else str(n))
+        @pytest.mark.question("q2", points=1)
+        def test_number(n):
+            \"\"\"Statement\"\"\"
+    """})
+    names = [c.name for c in run_graders(assignment, unavailable(), "batch", None).checks]
+    assert names == ["Output shapes [seq_len=5, batch=3]", "More shapes [index_shape=(), scale=0.5, packed=True]",
+                     "More shapes [index_shape=(7,), scale=2, packed=False]", "The answer [norm_x1]",
+                     "Statement [one]", "Statement [257]"]

@@ -7,7 +7,7 @@ from gradekit import shared_checks
 Q = "binary_accuracy"
 
 
-@pytest.mark.parametrize("n", [1, 10, 257])
+@pytest.mark.parametrize("n", [1, 10, 257], ids=lambda n: f"{n} logit{'s' if n != 1 else ''}")
 @pytest.mark.question(Q, points=1)
 def test_matches_reference(submission, reference, n, gen):
     """Matches the reference on random logits"""

@@ -74,9 +74,10 @@ def test_prenorm_normalises_then_applies_fn(submission, batch, tokens, gen):
 def test_prenorm_passes_keyword_arguments(submission, gen):
     """PreNorm forwards keyword arguments to fn: judged by what fn received, so that a PreNorm that normalises
     in the wrong place is charged by the test above, not here."""
-    probe = submission.run("import torch\nclass _K(torch.nn.Module):\n    seen = None\n"
+    # Named `fn`, as the assignment calls PreNorm's second argument: messages show the module as "PreNorm(6, fn)".
+    probe = submission.run("import torch\nclass fn(torch.nn.Module):\n    seen = None\n"
                            "    def forward(self, x, scale=1.0):\n        self.seen = scale\n        return x * scale\n"
-                           "    def last_scale(self):\n        return self.seen\nresult = _K()", what="a probe module")
+                           "    def last_scale(self):\n        return self.seen\nresult = fn()", what="a probe module")
     block = submission.new("PreNorm", 6, probe)
     block(torch.randn(2, 3, 6, generator=gen), scale=2.0, no_grad=True)
     seen = probe.method("last_scale")
