@@ -119,6 +119,10 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     grades are published. The notebook's own stdout is not shown (``stdout_visibility: hidden``).
     """
     tests: list[dict[str, Any]] = []
+    if result.error:  # no check ran: no test pretends one did, and extra_data says it was not graded
+        return {"score": 0.0, "execution_time": int(round(result.duration_s)), "output": _summary_output(result),
+                "output_format": "text", "stdout_visibility": "hidden", "tests": [],
+                "extra_data": {"gradekit_status": "not_graded"}}
     for qi, q in enumerate(result.questions(), start=1):
         for ci, c in enumerate(q.checks, start=1):
             tests.append(

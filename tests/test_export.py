@@ -356,3 +356,13 @@ def test_written_files_get_the_permissions_of_any_new_file(tmp_path, umask, mode
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "feedback" / "ann.html").stat().st_mode) == mode
     assert current_umask() == old
+
+
+def test_gradescope_says_a_notebook_that_could_not_be_graded_was_not_graded_not_that_every_check_failed():
+    result = error_result()
+    result.checks = [chk("attn", "shape", 0, message=result.error)]  # as the graders run over a missing notebook
+    data = gradescope_results(result)
+    assert data["tests"] == [] and data["score"] == 0
+    assert data["extra_data"] == {"gradekit_status": "not_graded"}
+    assert data["output"].startswith("Your notebook could not be graded: notebook is not valid JSON")
+    assert "extra_data" not in gradescope_results(zero())
