@@ -218,7 +218,7 @@ def histogram(percents: Iterable[float], bins: int = HISTOGRAM_BINS) -> Histogra
     for p in percents:
         counts[min(max(int(p * bins // 100), 0), bins - 1)] += 1
 
-    width, height, left, right, top, bottom = 640, 280, 56, 16, 20, 56
+    width, height, left, right, top, bottom = 640, 280, 56, 28, 20, 56  # right: room for the last label, "100"
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(counts, default=0)
     step = max(1, -(-peak // 5))  # at most ~5 gridlines, integer counts
