@@ -472,3 +472,22 @@ def test_cases_of_numbers_are_named_by_their_parameters_and_cases_of_words_by_th
     assert names == ["Output shapes [seq_len=5, batch=3]", "More shapes [index_shape=(), scale=0.5, packed=True]",
                      "More shapes [index_shape=(7,), scale=2, packed=False]", "The answer [norm_x1]",
                      "Statement [one]", "Statement [257]"]
+
+
+@pytest.mark.parametrize("name", ["rnn_sentiment", "vit_fashion_mnist", "bert_gru_sentiment", "rnn_experiments",
+                                  "theory_rnn_attention"])
+def test_every_builds_on_names_a_question_of_its_assignment(name):
+    """A misspelt id would never point anywhere, silently."""
+    import ast
+
+    from gradekit.config import load_assignment
+
+    assignment = load_assignment(name)
+    named = []
+    for path in assignment.graders.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "builds_on":
+                named += [ast.literal_eval(e) for e in node.value.elts]
+    assert set(named) <= set(assignment.question_ids), set(named) - set(assignment.question_ids)
+    if name != "theory_rnn_attention":
+        assert named, "its learning check runs other questions' code"
