@@ -107,7 +107,11 @@ def test_the_rerun_shows_the_students_curves_next_to_its_own(graded, reports):
     assert "your optimizer curves" in check.figures[0].title and b"SGD train" in check.figures[1].data
     page = (reports / "feedback" / "solution.html").read_text()
     assert page.count('src="data:image/png;base64,') == 5  # four curve cells, and the optimizer's again
-    assert page.count('src="data:image/svg+xml;base64,') == 1
+    # the re-run's chart, and each learning check's (LSTM, GRU) held-out confusion matrix and training loss
+    assert page.count('src="data:image/svg+xml;base64,') == 5
+    learning = [f.title for c in graded["solution"].checks if c.question == "learning" for f in c.figures]
+    assert learning == ["Training loss, step by step", "Your LSTMClassifier on the held-out set"] + [
+        "Training loss, step by step", "Your GRUClassifier on the held-out set"]
 
 
 def test_the_dataframe_table_is_read_as_one(graded):
