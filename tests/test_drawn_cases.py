@@ -179,14 +179,16 @@ def test_vit_held_out_images_come_from_the_pool_with_real_data():
     assert not {bytes(i.numpy().tobytes()) for i in held.images} & {bytes(i.numpy().tobytes()) for i in notebook.images}
 
 
-def test_bert_pool_is_secret_per_machine_and_disjoint(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
+def test_bert_pool_is_the_courses_secret_and_disjoint(monkeypatch):
+    """One pool per course secret: every machine grading for the course (and every run of this suite) draws the
+    same held-out reviews; another course's secret gives another pool."""
     learning = graders_module("bert_gru_sentiment", "learning")
     workspace = graders_module("bert_gru_sentiment", "workspace")
-    secret = learning.machine_secret()
-    assert learning.machine_secret() == secret  # made once, then read
-    path = tmp_path / ".cache" / "gradekit" / "held-out-pool-secret"
-    assert path.stat().st_mode & 0o777 == 0o600
+    secret = learning.pool_secret()
+    assert learning.pool_secret() == secret
+    monkeypatch.setenv("GRADEKIT_SECRET", "another course")
+    assert learning.pool_secret() != secret
+    monkeypatch.undo()
     splits = bundled_splits()
     pool = workspace.held_out_pool(splits, None, secret)
     assert len(pool) == int(workspace.settings()["learn_held_out_pool"])

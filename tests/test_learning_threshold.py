@@ -82,7 +82,7 @@ def test_bert_reference_clears_configured_threshold_with_margin():
     settings = dict(load_assignment("bert_gru_sentiment").settings)
     bert_dir = offline.bert_path(settings["bert"])
     splits = workspace.splits(None)
-    pool = workspace.held_out_pool(splits, None, learning.machine_secret())
+    pool = workspace.held_out_pool(splits, None, learning.pool_secret())
     n = int(settings["learn_test_reviews"])
     budget = learning.Budget(bert_dir, offline.load_tokenizer(bert_dir), splits, pool, 0,
                              {**settings, "learn_test_reviews": len(pool)})

@@ -7,20 +7,20 @@ the check take minutes on a CPU. The same budget trains the reference for the th
 
 Held-out reviews: each grading run draws `learn_test_reviews` of them, with a seed the kernel never sees, from a
 pool the notebook is never given (workspace.held_out_pool). With the bundled data that pool is generated from a
-secret made once per grading machine and kept in the cache folder (`machine_secret`), so no one can rebuild it
-from the public generator, and its features are computed once, like the training reviews': a run pays for BERT
-on no review, yet no two runs need score the same reviews. (Fresh reviews every run would cost a BERT pass over
+seed derived from the course secret (`pool_secret`), so no one can rebuild it from the public generator, and its
+features are computed once, like the training reviews': a run pays for BERT on no review, yet no two runs need
+score the same reviews. (Fresh reviews every run would cost a BERT pass over
 400 reviews, several seconds with MiniLM and far more with bert-base, on every grading.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import inspect
 import json
 import os
 import random
-import secrets
 from pathlib import Path
 
 import torch
@@ -28,6 +28,7 @@ from torch import nn
 
 import reference.bert_gru_sentiment as ref
 from gradekit import offline
+from gradekit.seeds import course_secret
 from gradekit.shared_checks import RECORD_LOSS
 from gradekit.thresholds import learning_threshold
 
@@ -91,23 +92,12 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "gradekit"
 
 
-def machine_secret() -> int:
-    """A random number made once per grading machine (user), readable by that user only. The kernel must not see
-    the cache folder (the sandbox hides it); the pool it seeds is as secret as this file."""
-    path = cache_dir() / "held-out-pool-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(str(2**32 + secrets.randbits(62)))
-        try:
-            os.link(partial, path)  # atomic, and never replaces a secret another worker made first
-        except FileExistsError:
-            pass
-        finally:
-            partial.unlink()
-    return int(path.read_text())
+def pool_secret() -> int:
+    """The seed of the held-out pool: derived from the course secret (gradekit.seeds), which the kernel never sees,
+    so that every machine grading for the course draws from the same pool (the same verdicts on a cluster as on one
+    machine, and in every run of the test suite, which fixes the secret)."""
+    digest = hmac.new(course_secret(), b"bert_gru_sentiment held-out pool", hashlib.sha256).digest()
+    return 2**32 + (int.from_bytes(digest[:8], "big") >> 2)
 
 
 def bert_features(bert_dir: Path, id_lists: list[list[int]]) -> list[torch.Tensor]:

@@ -15,7 +15,7 @@ Q = "accuracy_threshold"
 
 @pytest.fixture(scope="module")
 def budget(bert_dir, tokenizer, splits, settings, data_path, held_out_seed):
-    pool = workspace.held_out_pool(splits, data_path, learning.machine_secret())
+    pool = workspace.held_out_pool(splits, data_path, learning.pool_secret())
     return learning.Budget(bert_dir, tokenizer, splits, pool, held_out_seed, settings)
 
 

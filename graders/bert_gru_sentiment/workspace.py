@@ -31,12 +31,12 @@ def notebook_test(s, data: Path | None) -> list[Review]:
     return s.test if data is None else s.test[int(settings()["learn_test_reviews"]):]
 
 
-def held_out_pool(s, data: Path | None, machine_secret: int) -> list[Review]:
+def held_out_pool(s, data: Path | None, secret: int) -> list[Review]:
     """Reviews the notebook never gets, from which each grading run draws its held-out set. Real IMDB's test
     reviews are public, so a secret pool would protect nothing there; its reviews are also ten times longer, and
     their BERT features cached on disk as many times larger: its pool is just the part cut off `test_reviews`."""
     if data is None:
-        return fresh_reviews(int(settings()["learn_held_out_pool"]), machine_secret,
+        return fresh_reviews(int(settings()["learn_held_out_pool"]), secret,
                              exclude=[*s.train, *s.valid, *s.test])
     return s.test[: int(settings()["learn_test_reviews"])]
 

@@ -93,10 +93,12 @@ VARIANTS = [
         hidden = output.mean(dim=1)"""),),
             lost={"model_init": 2}, says=(("model_init", "the mean of the GRU's outputs over time"),)),
     Variant("bv-wrong_dropout_on_bert_output", "dropout on BERT's vectors instead of the final state the notebook "
-            "names",
+            "names; dropping a quarter of every token's features also costs learning: under the check's budget it "
+            "reaches 81% on the suite's held-out pool (83% on another), below the 84% threshold",
             edits=((FORWARD_BERT, FORWARD_BERT + "\n        embedded = self.dropout(embedded)"),
                    (HEAD, "        return self.out(hidden)")),
-            lost={"model_init": 1}, says=(("model_init", "apply self.dropout to the final hidden state"),)),
+            lost={"model_init": 1, "accuracy_threshold": 3},
+            says=(("model_init", "apply self.dropout to the final hidden state"),)),
     Variant("bv-wrong_dropout_fixed_rate", "nn.Dropout(0.25) ignores the dropout argument",
             edits=((DROPOUT, "        self.dropout = nn.Dropout(0.25)"),),
             lost={"model_init": 1}, says=(("model_init", "use the `dropout` argument"),)),
