@@ -73,9 +73,9 @@ def format_table(result: SubmissionResult) -> str:
         lines.append(f"note: cell {err['cell']} raised {err['ename']}: {err['evalue'][:120]}")
         if landmark := cell_landmark(err):
             lines.append(f"      ({landmark})")
-    for cause, titles in result.shared_causes():  # one mistake behind several questions' failures: said first
+    for cause, questions in result.shared_causes():  # one mistake behind several questions' failures: said first
         fix = f" ({cause.fix})" if cause.fix else ""
-        text = f"{cause.summary}{fix}; it costs checks in {listed(titles)}"
+        text = f"{cause.summary}{fix}; it costs checks in {listed([q.title for q in questions])}"
         lines.append(textwrap.fill(text, width=100, initial_indent="start here: ", subsequent_indent="    "))
     if lines:
         lines.append("")

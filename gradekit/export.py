@@ -119,11 +119,8 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     grades are published. The notebook's own stdout is not shown (``stdout_visibility: hidden``).
     """
     tests: list[dict[str, Any]] = []
-    if result.error:  # no check ran: no test pretends one did, and extra_data says it was not graded
-        return {"score": 0.0, "execution_time": int(round(result.duration_s)), "output": _summary_output(result),
-                "output_format": "text", "stdout_visibility": "hidden", "tests": [],
-                "extra_data": {"gradekit_status": "not_graded"}}
-    for qi, q in enumerate(result.questions(), start=1):
+    # A notebook that could not be graded: no check ran, so no test pretends one did (see the docs' mapping).
+    for qi, q in enumerate([] if result.error else result.questions(), start=1):
         for ci, c in enumerate(q.checks, start=1):
             tests.append(
                 {
@@ -139,14 +136,17 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
                     "visibility": "after_published" if c.hidden else "visible",
                 }
             )
-    return {
-        "score": result.score,
+    data: dict[str, Any] = {
+        "score": 0.0 if result.error else result.score,
         "execution_time": int(round(result.duration_s)),
         "output": _summary_output(result),
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+    if result.error:
+        data["extra_data"] = {"gradekit_status": "not_graded"}
+    return data
 
 
 def write_gradescope(result: SubmissionResult, path: Path) -> None:

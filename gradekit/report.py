@@ -118,12 +118,10 @@ def _figure_view(f: Figure) -> dict[str, str]:
 
 def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
     questions = []
-    anchors = {}
     numbered = list(enumerate(result.questions(), start=1))
     anchor_of = {q.id: _anchor(i, q.id) for i, q in numbered}
     for i, q in numbered:
         messages = q.messages
-        anchors[q.title] = _anchor(i, q.id)
         checks = []
         for c in q.checks:
             status_class, status_label = check_status(c)
@@ -174,8 +172,8 @@ def _feedback_context(result: SubmissionResult) -> dict[str, Any]:
         ],
         "questions": questions,
         "start_here": [{"summary": cause.summary, "fix": cause.fix,
-                        "questions": [{"title": t, "anchor": anchors.get(t, "")} for t in titles]}
-                       for cause, titles in result.shared_causes()],
+                        "questions": [{"title": q.title, "anchor": anchor_of[q.id]} for q in causing]}
+                       for cause, causing in result.shared_causes()],
         "pending": sum(1 for c in result.checks if c.awaiting_ta),
         # A notebook that could not be graded has no checks: a list of "0 / 0, no checks" would only be noise.
         "show_questions": bool(questions) and not (result.error and not result.checks),

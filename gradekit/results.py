@@ -6,6 +6,7 @@ JSON form is versioned and documented in docs/results-schema.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -186,13 +187,15 @@ class QuestionResult:
         line naming every piece still missing, so an untouched template reads one line per question; checks that
         failed for one cause share the first one's line, and a cause said under an earlier question gets one line
         pointing back. An answer awaiting a TA has nothing to fix yet, so it is left out."""
-        return self._what_to_fix()[0]
+        return self._what_to_fix[0]
 
     def message_index(self, check: CheckResult) -> int | None:
         """Which line of `messages` speaks for `check` (None when it has none: passed, awaiting a TA)."""
-        return self._what_to_fix()[1].get(self.checks.index(check))
+        return self._what_to_fix[1].get(self.checks.index(check))
 
+    @functools.cached_property
     def _what_to_fix(self) -> tuple[list[str], dict[int, int]]:
+        """(messages, check index -> its line), worked out once: the reports ask for both, check by check."""
         lines: list[str] = []
         by_check: dict[int, int] = {}
         missing: list[str] = []
@@ -271,8 +274,8 @@ class SubmissionResult:
             if c.question not in order:
                 order.append(c.question)
         earlier: dict[Cause, str] = {}
-        if self.error:  # every check then failed for the notebook's own error, which the top of the page says
-            earlier[Cause(self.error)] = ""
+        if self._error_cause:  # every check then failed for the notebook's own error, said at the top of the page
+            earlier[self._error_cause] = ""
         out = []
         for qid in order:
             checks = [c for c in self.checks if c.question == qid]
@@ -291,16 +294,21 @@ class SubmissionResult:
         wanted = {q for c in question.checks if not c.passed and not c.awaiting_ta for q in c.builds_on}
         return [q for q in self.questions() if q.id in wanted and q.id != question.id and q.points < q.max_points]
 
-    def shared_causes(self) -> list[tuple[Cause, list[str]]]:
-        """Causes that failed checks under more than one question, with those questions' titles: the place to
-        start, which the reports say first."""
-        where: dict[Cause, list[str]] = {}
+    def shared_causes(self) -> list[tuple[Cause, list[QuestionResult]]]:
+        """Causes that failed checks under more than one question, with those questions: the place to start, which
+        the reports say first. The notebook's own error is said at the top already."""
+        where: dict[Cause, dict[str, QuestionResult]] = {}
         for q in self.questions():
             for c in q.checks:
-                if c.cause is not None and not c.passed and q.title not in where.setdefault(c.cause, []):
-                    where[c.cause].append(q.title)
-        return [(cause, titles) for cause, titles in where.items()
-                if len(titles) > 1 and not (self.error and cause.summary == self.error)]
+                if c.cause is not None and not c.passed:
+                    where.setdefault(c.cause, {})[q.id] = q
+        return [(cause, list(qs.values())) for cause, qs in where.items()
+                if len(qs) > 1 and cause != self._error_cause]
+
+    @property
+    def _error_cause(self) -> Cause | None:
+        """The cause of every check of a notebook that could not be graded (the graders ran it as Unavailable)."""
+        return Cause(self.error) if self.error else None
 
     def take(self, run: GraderRun) -> None:
         """What one run of the graders gave this submission."""

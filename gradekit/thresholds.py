@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from gradekit.results import write_atomic
+
 
 def learning_threshold(assignment: str, data: Path | None, settings: Mapping[str, Any],
                        reference_accuracy: Callable[[], float], *, bundled: str = "the bundled data",
@@ -44,6 +46,5 @@ def _cached(assignment: str, data: Path, settings: Mapping[str, Any], key: objec
     if cache.exists():
         return float(json.loads(cache.read_text())["reference_accuracy"])
     reached = _run(reference_accuracy)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"reference_accuracy": reached}))
+    write_atomic(cache, json.dumps({"reference_accuracy": reached}))  # a batch's other worker may read it next
     return reached
