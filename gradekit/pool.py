@@ -15,10 +15,12 @@ importing torch; gradekit.worker is the other end.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import queue
 import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,11 +42,12 @@ class Job(JsonLine):
 
     notebook: str
     out: str
+    progress: str = ""  # where the worker keeps the grading's current step (gradekit.progress), "" for nowhere
 
     @classmethod
     def parse(cls, line: str) -> Job:
         fields = json.loads(line)
-        return cls(notebook=str(fields["notebook"]), out=str(fields["out"]))
+        return cls(notebook=str(fields["notebook"]), out=str(fields["out"]), progress=str(fields.get("progress", "")))
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,22 @@ class WorkerFailed(Exception):
     """The worker grading this notebook died or was stopped; the message is the notebook's row's error."""
 
 
+class WorkerTimedOut(WorkerFailed):
+    """The notebook ran past its wall-clock limit and its worker was stopped: the notebook's doing, so a result,
+    never a reason to grade it again."""
+
+
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child between fork and exec only calls it
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a new worker, before it runs anything: it gets SIGKILL when the thread that started it ends, so a batch
+    or server killed with SIGKILL leaves no worker grading on for nobody (its kernels die with it, by bubblewrap's
+    --die-with-parent)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class WarmWorker:
     """One job slot: a worker process, started when the slot's first notebook comes and again after a crash, a
     timeout or a recycling."""
@@ -85,19 +104,21 @@ class WarmWorker:
         self.graded = 0  # by the current process
         self.started = 0  # processes started, for tests and the benchmark
 
-    def grade(self, notebook: Path, out_json: Path) -> None:
-        """Have a worker grade `notebook` into `out_json`; raise WorkerFailed when it could not."""
+    def grade(self, notebook: Path, out_json: Path, progress: Path | None = None) -> None:
+        """Have a worker grade `notebook` into `out_json` (keeping its current step in `progress`); raise
+        WorkerFailed when it could not."""
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         assert self.proc is not None and self.proc.stdin is not None and self.log is not None
         since = os.fstat(self.log.fileno()).st_size
         try:
-            self.proc.stdin.write(Job(notebook=str(notebook), out=str(out_json)).line().encode())
+            job = Job(notebook=str(notebook), out=str(out_json), progress=str(progress or ""))
+            self.proc.stdin.write(job.line().encode())
             self.proc.stdin.flush()
             line = self._reply(time.monotonic() + self.limits.per_notebook)
         except TimeoutError:
             self.stop(kill=True)
-            raise WorkerFailed(f"grading this notebook took longer than {self.limits.per_notebook:.0f} s and was "
+            raise WorkerTimedOut(f"grading this notebook took longer than {self.limits.per_notebook:.0f} s and was "
                                "stopped") from None
         except BrokenPipeError:
             line = None
@@ -116,7 +137,7 @@ class WarmWorker:
         read, write = os.pipe()
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([*self.command, "--serve", "--reply-fd", str(write)], stdin=subprocess.PIPE,
-                                     stdout=self.log, stderr=self.log, pass_fds=(write,))
+                                     stdout=self.log, stderr=self.log, pass_fds=(write,), preexec_fn=die_with_parent)
         os.close(write)
         self.replies, self.buffer, self.graded = read, b"", 0
         self.started += 1

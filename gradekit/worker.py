@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ import torch
 
 from gradekit.config import Assignment, load_assignment
 from gradekit.pool import Done, Job
+from gradekit.progress import Step
+from gradekit.results import write_atomic
 from gradekit.runner import grade_notebook
 from gradekit.sandbox import Limits
 
@@ -69,12 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def grade(notebook: Path, out: Path, assignment: Assignment, args: argparse.Namespace) -> None:
+def grade(notebook: Path, out: Path, assignment: Assignment, args: argparse.Namespace,
+          progress: Path | None = None) -> None:
     limits = Limits(memory=args.memory_max or assignment.memory_limit)
     if args.memory:
         limits.address_space = args.memory
+
+    def keep_step(step: Step) -> None:  # for a server's live page: the step as a file, replaced whole each time
+        write_atomic(progress, json.dumps(dataclasses.asdict(step)))  # type: ignore[arg-type]
+
     result = grade_notebook(notebook, assignment, mode=args.mode, sandbox_mode=args.sandbox, data=args.data,
-                            hidden_paths=[out.resolve().parent.parent], limits=limits)
+                            hidden_paths=[out.resolve().parent.parent], limits=limits,
+                            on_step=keep_step if progress else None)
     result.write_json(out)
 
 
@@ -85,7 +94,7 @@ def serve(jobs: IO[str], replies: IO[str], assignment: Assignment, args: argpars
         job = Job.parse(line)
         fresh_process_state()
         out = Path(job.out)
-        grade(Path(job.notebook), out, assignment, args)
+        grade(Path(job.notebook), out, assignment, args, Path(job.progress) if job.progress else None)
         replies.write(Done(out=str(out), rss=resident_bytes()).line())
         replies.flush()
 
