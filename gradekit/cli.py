@@ -1,10 +1,12 @@
-"""The command line: `grade check | batch | release | data | similarity | doctor` (also `python grade.py ...`)."""
+"""The command line: `grade check | batch | release | data | similarity | doctor | serve | roster | submit` (also
+`python grade.py ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 from gradekit.batch import BatchOptions, default_jobs, find_submissions, run_batch
@@ -201,6 +203,60 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gradekit.server.course import load_course
+    from gradekit.server.main import ServeOptions, base_url, demo_course, invite, serve
+    from gradekit.server.store import Store
+
+    if args.demo == bool(args.course):
+        raise UsageError("give a course folder (--course COURSE_DIR) or --demo")
+    options = ServeOptions(host=args.host, port=args.port, jobs=args.jobs, db=args.db, sandbox=args.sandbox,
+                           https=args.https, forwarded_allow_ips=args.forwarded_allow_ips)
+    course = demo_course() if args.demo else load_course(Path(args.course))
+    if args.demo:
+        links = invite(course, Store(options.db or course.database_url), None, timedelta(days=1),
+                       base_url(course, options))
+        print(f"demo course in {course.folder}; sign in as")
+        for row in links:
+            print(f"  {row['name']} ({row['role']}): {row['link']}")
+    serve(course, options)
+    return 0
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    from gradekit.server.course import load_course
+    from gradekit.server.main import base_url, invite, write_invites
+    from gradekit.server.store import Store
+
+    course = load_course(Path(args.course))
+    store = Store(args.db or course.database_url)
+    if args.action == "revoke":
+        if not args.student:
+            raise UsageError("name the people whose links to revoke: --student ID (repeatable)")
+        for pid in args.student:
+            if pid not in course.people:
+                raise UsageError(f"{pid} is not on the roster")
+            print(f"{pid}: {store.revoke(pid)} sign-in link(s) revoked")
+        return 0
+    rows = invite(course, store, args.student, timedelta(days=args.days), args.base_url or base_url(course))
+    out = Path(args.out) if args.out else course.folder / "invites.csv"
+    write_invites(rows, out)
+    print(f"wrote {len(rows)} sign-in link(s), valid for {args.days} days, to {out} (readable by you only: each link "
+          "signs its owner in; send each person their own). Older links of these people no longer work.")
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from gradekit.client import ClientError, submit
+
+    try:
+        result = submit(Path(args.notebook), server=args.server, token=args.token,
+                        action="check" if args.check else "submit", assignment=args.assignment)
+    except ClientError as exc:
+        raise UsageError(str(exc)) from None
+    return 1 if result.error else 0
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -269,6 +325,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable); default: all")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="the course server: students upload notebooks and get the public checks' feedback")
+    p.add_argument("--course", help="the course folder: course.toml and roster.csv (see README)")
+    p.add_argument("--demo", action="store_true", help="a throwaway course with every bundled assignment")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=positive_int, default=8000)
+    p.add_argument("--jobs", type=positive_int, default=default_jobs(), help="notebooks graded at once")
+    p.add_argument("--db", help="an SQLAlchemy URL (default: SQLite at COURSE_DIR/gradekit.db)")
+    p.add_argument("--sandbox", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--https", action="store_true", help="behind a reverse proxy serving https: Secure cookies")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                   help="the reverse proxy's address, trusted to name the client in X-Forwarded-For")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("roster", help="sign-in links for the course server: invite (write them) or revoke")
+    p.add_argument("action", choices=["invite", "revoke"])
+    p.add_argument("course", help="the course folder")
+    p.add_argument("--student", action="append", help="(repeatable) only these people; default: the whole roster")
+    p.add_argument("--days", type=positive_int, default=30, help="how long the links work (default: 30 days)")
+    p.add_argument("--out", help="where to write the links (default: COURSE_DIR/invites.csv)")
+    p.add_argument("--base-url", help="the server's address as students reach it (default: course.toml's "
+                   "public_url, else http://127.0.0.1:8000)")
+    p.add_argument("--db", help="an SQLAlchemy URL (default: SQLite at COURSE_DIR/gradekit.db)")
+    p.set_defaults(func=cmd_roster)
+
+    p = sub.add_parser("submit", help="send a notebook to the course server and print its feedback")
+    p.add_argument("notebook")
+    p.add_argument("--server", help="the course server's address (default: $GRADEKIT_SERVER)")
+    p.add_argument("--token", help="your token: the last part of your sign-in link (default: $GRADEKIT_TOKEN)")
+    p.add_argument("--check", action="store_true", help="a self-check only (counted against the hourly limit)")
+    p.add_argument("--assignment", help="default: read from the notebook's metadata")
+    p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("doctor", help="what this machine can do to sandbox a kernel; exit 1 when something is missing")
     p.set_defaults(func=cmd_doctor)

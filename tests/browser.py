@@ -50,19 +50,20 @@ def chromium() -> Iterator[Any]:
     driver.quit()
 
 
-def layout_problems(driver: Any, page: Path, width: int) -> list[str]:
-    """What a reader at `width` px would trip over on `page`: a page that scrolls sideways, naming the elements
-    that stick out, and console errors (a CSP violation shows up as one)."""
+def layout_problems(driver: Any, page: Path | str, width: int) -> list[str]:
+    """What a reader at `width` px would trip over on `page` (a file, or a server's URL): a page that scrolls
+    sideways, naming the elements that stick out, and console errors (a CSP violation shows up as one)."""
     driver.set_window_size(width, 900)
     driver.get_log("browser")  # drop what earlier pages logged
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() if isinstance(page, Path) else page)
+    name = page.name if isinstance(page, Path) else page
     problems = []
     inner = driver.execute_script("return window.innerWidth")
     scroll = driver.execute_script("return document.documentElement.scrollWidth")
     if scroll > inner:
         wide = driver.execute_script(STICKING_OUT)
-        problems.append(f"{page.name} at {width} px is {scroll} px wide: {wide}")
-    problems += [f"{page.name}: {e['message']}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        problems.append(f"{name} at {width} px is {scroll} px wide: {wide}")
+    problems += [f"{name}: {e['message']}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     return problems
 
 
