@@ -64,8 +64,8 @@ TOY_GRADERS = {
 
 
 def toy_root(root: Path) -> Path:
-    """A project with two toy assignments (toy, other): one kernel cell each, graded in about a second."""
-    for name in ("toy", "other"):
+    """A project with three toy assignments (toy, other, later): one kernel cell each, graded in about a second."""
+    for name in ("toy", "other", "later"):
         folder = root / "assignments" / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "assignment.toml").write_text(

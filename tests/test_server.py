@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 def offerings(checks_per_hour: int = 3) -> list[dict]:
     return [{"name": "toy", "opens": iso(-timedelta(days=1)), "due": iso(timedelta(days=7)),
              "checks_per_hour": checks_per_hour},
-            {"name": "other", "opens": iso(-timedelta(days=2)), "due": iso(-timedelta(days=1))}]
+            {"name": "other", "opens": iso(-timedelta(days=2)), "due": iso(-timedelta(days=1))},
+            {"name": "later", "opens": iso(timedelta(days=3)), "due": iso(timedelta(days=9))}]
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +172,40 @@ def test_a_notebook_for_another_assignment_is_refused(server):
         reply = upload(browser, notebook_bytes("other"))
     assert reply.status_code == 422
     assert "is the notebook of other, not of Toy toy" in refusal(reply)
+
+
+def test_an_assignment_that_has_not_opened_takes_no_upload(server):
+    with server.client("s03") as browser:
+        page = browser.get("/assignments/later").text
+        assert "This assignment opens" in page and 'type="file"' not in page
+        reply = upload(browser, notebook_bytes("later"), assignment="later", csrf=csrf_of(page))
+    assert reply.status_code == 403 and "Toy later opens" in refusal(reply)
+
+
+def test_an_assignment_the_course_does_not_offer_is_not_found(server):
+    with server.client("s03") as browser:
+        assert browser.get("/assignments/nope").status_code == 404
+        assert browser.get("/assignments/nope/template.ipynb").status_code == 404
+
+
+def test_a_malformed_form_is_a_sentence_and_the_server_goes_on(server):
+    with server.client("s03") as browser:
+        csrf = csrf_of(browser.get("/assignments/toy").text)
+        reply = browser.post("/assignments/toy/upload", content=b"--x\r\ngarbage" * 100,
+                             headers={"Content-Type": "multipart/form-data; boundary=x"})
+        assert reply.status_code in (400, 403) and "Nothing was uploaded" in reply.text
+        assert upload(browser, notebook_bytes(who="s03"), csrf=csrf).status_code == 303
+
+
+def test_the_live_page_is_told_each_step_then_done(server):
+    with server.client("s04") as browser:
+        job_id = int(upload(browser, notebook_bytes(who="s04")).headers["location"].rsplit("/", 1)[1])
+        with browser.stream("GET", f"/attempts/{job_id}/events") as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            states = [json.loads(line[6:]) for line in events.iter_lines() if line.startswith("data: ")]
+    assert states[-1] == {"state": "done", "position": 0, "step": None, "text": "done"}
+    steps = [s["step"] for s in states if s["step"]]
+    assert all(s["phase"] in ("cell", "question") and 1 <= s["index"] <= s["total"] for s in steps)
 
 
 def test_a_200_mb_upload_is_refused_on_its_header_before_its_body_is_read(server):

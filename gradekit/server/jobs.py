@@ -10,9 +10,11 @@ its wall-clock limit is a result at once: running it again would only cost the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from gradekit.results import SubmissionResult
 from gradekit.server.course import Course
 from gradekit.server.store import MAX_TRIES, JobRecord, Store
 
+SERVER_FAULT = ("grading failed on the server's side, not yours; please try again later and tell your course staff "
+                "if it happens again.")
 DIED_TWICE = ("grading stopped twice while your notebook was being checked (its grader process died), so it was "
               "not tried again. This can be the server's doing, not yours: try again later, and tell your course "
               "staff if it happens again.")
@@ -114,27 +118,44 @@ class Runner:
             thread.join(timeout=30)
 
     def _loop(self, slot: int) -> None:
-        key = None
+        """One slot's life. Nothing a job does may end it: a slot that stopped would leave the queue unserved."""
+        key: str | None = None
         while not self.stopping.is_set():
-            with self.claiming:
-                job = self.store.claim()
+            try:
+                with self.claiming:
+                    job = self.store.claim()
+            except Exception:  # noqa: BLE001 - the database busy or gone for a moment: try again shortly
+                traceback.print_exc()
+                self.stopping.wait(2)
+                continue
             if job is None:
                 self.wake.wait(0.5)
                 self.wake.clear()
                 continue
-            offering = self.course.offerings.get(job.assignment)
-            if offering is None:
-                self.store.fail(job.id, f"the course no longer offers {job.assignment}")
-                continue
-            if key != job.assignment or self.workers[slot] is None:
-                if self.workers[slot] is not None:
-                    self.workers[slot].stop()  # type: ignore[union-attr]
-                assignment = offering.assignment
-                command = [sys.executable, "-m", "gradekit.worker", "--assignment", assignment.name, "--root",
-                           str(assignment.root), "--sandbox", self.sandbox, "--mode", "check"]
-                self.workers[slot] = WarmWorker(command, PoolLimits(per_notebook=worker_limit(assignment)))
-                key = job.assignment
-            self._run(self.workers[slot], job)  # type: ignore[arg-type]
+            try:
+                key = self._take(slot, key, job)
+            except Exception:  # noqa: BLE001 - a bug of ours costs this job, said to the student, not the slot
+                traceback.print_exc()
+                with contextlib.suppress(Exception):
+                    self._write_error(job.id, SERVER_FAULT)
+                    self.store.fail(job.id, SERVER_FAULT)
+
+    def _take(self, slot: int, key: str | None, job: JobRecord) -> str | None:
+        """Grade `job` in the slot's worker, started anew when it is for another assignment; the slot's key after."""
+        offering = self.course.offerings.get(job.assignment)
+        if offering is None:
+            self.store.fail(job.id, f"the course no longer offers {job.assignment}; tell your course staff")
+            return key
+        worker = self.workers[slot]
+        if key != job.assignment or worker is None:
+            if worker is not None:
+                worker.stop()
+            assignment = offering.assignment
+            command = [sys.executable, "-m", "gradekit.worker", "--assignment", assignment.name, "--root",
+                       str(assignment.root), "--sandbox", self.sandbox, "--mode", "check"]
+            worker = self.workers[slot] = WarmWorker(command, PoolLimits(per_notebook=worker_limit(assignment)))
+        self._run(worker, job)
+        return job.assignment
 
     def _run(self, worker: WarmWorker, job: JobRecord) -> None:
         out, progress = self.results_path(job.id), self.progress_path(job.id)
