@@ -107,7 +107,8 @@ def run_batch(folder: Path, assignment: Assignment, out_dir: Path, options: Batc
             results[result.student] = result
             # Written now so a killed batch still leaves pages; rewritten with the TA's points at the end.
             write_feedback(result, out_dir / "feedback" / f"{result.student}.html")
-            write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json")
+            write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json",
+                         lambda c: assignment.visibility(c.question, c.hidden))
             progress.step(result, seconds)
     progress.done()
 
@@ -131,7 +132,8 @@ def write_reports(results: list[SubmissionResult], assignment: Assignment, out_d
     TA's points may have changed since the last run."""
     for result in results:
         write_feedback(result, out_dir / "feedback" / f"{result.student}.html")
-        write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json")
+        write_gradescope(result, out_dir / "gradescope" / f"{result.student}.json",
+                         lambda c: assignment.visibility(c.question, c.hidden))
     write_gradebook_csv(results, assignment.question_ids, out_dir / "gradebook.csv")
     write_class_summary(results, out_dir / "index.html", title=assignment.title,
                         question_ids=assignment.question_ids, question_titles=assignment.question_titles,

@@ -33,10 +33,14 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")  # Gradescope's names
+
+
 @dataclass
 class Question:
     id: str
     title: str
+    visibility: str | None = None  # for students, as Gradescope names it; None: hidden checks hidden, others visible
 
 
 @dataclass
@@ -75,6 +79,12 @@ class Assignment:
     @property
     def question_titles(self) -> dict[str, str]:
         return {q.id: q.title for q in self.questions}
+
+    def visibility(self, question: str, hidden: bool) -> str:
+        """When students may see a check's result: its question's `visibility` in assignment.toml, else "hidden"
+        for a hidden check and "visible" for a public one."""
+        chosen = next((q.visibility for q in self.questions if q.id == question), None)
+        return chosen or ("hidden" if hidden else "visible")
 
     def setup_code(self, data: Path | None = None) -> str:
         """Code run in the kernel before the student's cells (offline models, seeds, thread counts).
@@ -190,7 +200,11 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
     data = tomllib.loads(path.read_text())
     meta = data.get("assignment", {})
     execution = data.get("execution", {})
-    questions = [Question(q["id"], q.get("title", q["id"])) for q in data.get("questions", [])]
+    questions = [Question(q["id"], q.get("title", q["id"]), q.get("visibility")) for q in data.get("questions", [])]
+    for q in questions:
+        if q.visibility is not None and q.visibility not in VISIBILITIES:
+            raise ConfigError(f"{path}: question {q.id}'s visibility is one of {', '.join(VISIBILITIES)}, "
+                              f"not {q.visibility!r}")
     if not questions:
         raise ConfigError(f"{path}: no [[questions]]")
     return Assignment(

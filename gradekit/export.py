@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,18 @@ def _summary_output(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
+def default_visibility(check: CheckResult) -> str:
+    return "hidden" if check.hidden else "visible"
+
+
+def gradescope_results(result: SubmissionResult,
+                       visibility: Callable[[CheckResult], str] = default_visibility) -> dict[str, Any]:
     """The Gradescope autograder ``results.json`` for one submission.
 
-    One test per check, named "<question id>: <check name>" and numbered "<question>.<check>" (1-based).
-    Public checks are "visible"; hidden checks are "after_published" so students see them only once the
-    grades are published. The notebook's own stdout is not shown (``stdout_visibility: hidden``).
+    One test per check, named "<question id>: <check name>" and numbered "<question>.<check>" (1-based), with the
+    `visibility` its question has in assignment.toml (`Assignment.visibility`): by default public checks are
+    "visible" and hidden checks "hidden" (their points count, their results are never shown). The notebook's own
+    stdout is not shown (``stdout_visibility: hidden``).
     """
     tests: list[dict[str, Any]] = []
     # A notebook that could not be graded: no check ran, so no test pretends one did (see the docs' mapping).
@@ -133,7 +139,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
                     "output": _check_output(c),
                     "output_format": "text",
                     "tags": [q.id],
-                    "visibility": "after_published" if c.hidden else "visible",
+                    "visibility": visibility(c),
                 }
             )
     data: dict[str, Any] = {
@@ -149,5 +155,6 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     return data
 
 
-def write_gradescope(result: SubmissionResult, path: Path) -> None:
-    write_atomic(Path(path), json.dumps(gradescope_results(result), indent=2))
+def write_gradescope(result: SubmissionResult, path: Path,
+                     visibility: Callable[[CheckResult], str] = default_visibility) -> None:
+    write_atomic(Path(path), json.dumps(gradescope_results(result, visibility), indent=2))

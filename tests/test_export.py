@@ -201,10 +201,17 @@ def test_gradescope_visibility_mapping():
     tests = gradescope_results(with_hidden())["tests"]
     assert {t["name"]: t["visibility"] for t in tests} == {
         "attn: shape": "visible",
-        "attn: secret": "after_published",
+        "attn: secret": "hidden",
         "lstm: h_seq shape": "visible",
-        "lstm: secret": "after_published",
+        "lstm: secret": "hidden",
     }
+
+
+def test_gradescope_visibility_follows_the_assignments_settings():
+    chosen = {"attn": "after_published", "lstm": "after_due_date"}
+    tests = gradescope_results(with_hidden(), lambda c: chosen[c.question])["tests"]
+    assert [t["visibility"] for t in tests] == ["after_published", "after_published", "after_due_date",
+                                                 "after_due_date"]
 
 
 @pytest.mark.parametrize("factory", ALL)
