@@ -86,20 +86,27 @@ def toy_notebook(assignment: str, who: str, *, answer: str = "42", delay: float 
     return nb
 
 
-def course_folder(folder: Path, root: Path | str, assignments: list[dict], staff: bool = True) -> Path:
-    """course.toml and roster.csv: STUDENTS, and a TA."""
+def toml_value(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def course_folder(folder: Path, root: Path | str, assignments: list[dict], staff: bool = True,
+                  names: dict[str, str] | None = None) -> Path:
+    """course.toml and roster.csv: STUDENTS (named "Student sNN" unless `names` says otherwise), and a TA."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["[course]", 'title = "Test course"', f'root = "{root}"', ""]
     for a in assignments:
         lines.append("[[assignments]]")
-        lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in a.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in a.items()]
         lines.append("")
-    (folder / "course.toml").write_text("\n".join(lines).replace("'", '"'))
+    (folder / "course.toml").write_text("\n".join(lines))
     with (folder / "roster.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "name", "email", "section", "role"])
         for s in STUDENTS:
-            w.writerow([s, f"Student {s}", f"{s}@example.edu", "A", "student"])
+            w.writerow([s, (names or {}).get(s, f"Student {s}"), f"{s}@example.edu", "A", "student"])
         if staff:
             w.writerow(["ta1", "Tess TA", "ta1@example.edu", "", "ta"])
     return folder

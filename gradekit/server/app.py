@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import json
 import os
-from collections.abc import AsyncIterator
+import zipfile
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,10 +32,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gradekit.formatting import format_number
+from gradekit.export import gradescope_results
+from gradekit.formatting import format_number, percent
 from gradekit.report import _feedback_context, environment, script_hash
-from gradekit.results import SubmissionResult
+from gradekit.results import CheckResult, SubmissionResult
+from gradekit.server import gradebook
 from gradekit.server.course import Course, Offering, Person
+from gradekit.server.deadlines import Deadline
 from gradekit.server.jobs import Runner
 from gradekit.server.security import csrf_ok, csrf_token, session_secret, signin_blocked_until
 from gradekit.server.store import JobRecord, Store, now
@@ -44,6 +49,11 @@ SESSION_DAYS = 14
 FORM_OVERHEAD = 64 << 10  # what a multipart body holds besides the file: boundaries, the CSRF token, the action
 LIVE_SCRIPT = (Path(__file__).parent.parent / "templates" / "live.js").read_text()
 LIVE_CSP = f"; script-src '{script_hash(LIVE_SCRIPT)}'; connect-src 'self'"
+
+
+def released_view(result: SubmissionResult, visible: Callable[[CheckResult], bool]) -> SubmissionResult:
+    """What a student may see of staff's grading: the checks whose visibility allows it now."""
+    return dataclasses.replace(result, checks=[c for c in result.checks if visible(c)])
 
 
 def public_view(result: SubmissionResult) -> SubmissionResult:
@@ -87,7 +97,8 @@ class Server:
 
     def own_job(self, person: Person, job_id: str) -> JobRecord:
         job = self.store.job(int(job_id)) if job_id.isdigit() else None
-        if job is None or (job.person != person.id and not person.staff):
+        # A staff grading holds hidden checks: no student sees it before its release.
+        if job is None or (not person.staff and (job.person != person.id or job.kind == "grade")):
             raise HTTPException(404, "There is no such attempt among yours.")
         return job
 
@@ -108,6 +119,10 @@ class Server:
         year = f" {local.year}" if local.year != now().astimezone(self.zone).year else ""
         return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M} {local.tzname()}"
 
+    def deadline(self, person: Person, offering: Offering) -> Deadline:
+        """The student's own deadline: the course's, moved by their extension if they have one."""
+        return offering.deadline.for_student(self.store.extensions(offering.name).get(person.id))
+
     def checks_left(self, person: Person, offering: Offering) -> tuple[int, datetime | None]:
         """Self-checks left in the current hour, and when the next one frees up when none are left."""
         times = self.store.checks_since(person.id, offering.name, now() - CHECK_WINDOW)
@@ -117,11 +132,13 @@ class Server:
         return 0, (times[-offering.checks_per_hour] + CHECK_WINDOW) if times else now() + CHECK_WINDOW
 
     def assignment_view(self, person: Person, offering: Offering) -> dict[str, Any]:
-        jobs = self.store.jobs(person=person.id, assignment=offering.name)
+        jobs = self.store.jobs(person=person.id, assignment=offering.name, kinds=("check", "submit"))
         submitted = [j for j in jobs if j.kind == "submit"]
         counted = next((j for j in submitted if not j.late), None) or (submitted[0] if submitted else None)
         left, next_at = self.checks_left(person, offering)
+        published = self.store.published(offering.name)
         return {"offering": offering, "jobs": jobs, "counted": counted, "checks_left": left, "next_check": next_at,
+                "published": published,
                 "open": offering.is_open(now()), "past_due": now() > offering.due,
                 "job_score": _score}
 
@@ -205,9 +222,38 @@ class Server:
         job_id = await run_in_threadpool(
             lambda: self.store.add_job(person=person.id, assignment=offering.name, kind=action,
                                        filename=accepted.filename, sha256=accepted.sha256,
-                                       late=action == "submit" and moment > offering.due, store_file=store_file))
+                                       late=action == "submit" and self.deadline(person, offering).penalty(moment).late,
+                                       store_file=store_file))
         self.runner.wake.set()
         return job_id
+
+    def grade_row(self, person: Person, offering: Offering) -> gradebook.GradeRow:
+        return next(r for r in self.grade_rows(offering) if r.person.id == person.id)
+
+    async def my_grade(self, request: Request) -> Response:
+        """The student's graded submission, once staff published the assignment: the checks released to them
+        (assignment.toml's visibility), the TA's comments, and the grade with any late penalty."""
+        person = self.signed_in(request)
+        offering = self.offering(request.path_params["name"])
+        published = await run_in_threadpool(self.store.published, offering.name)
+        row = await run_in_threadpool(self.grade_row, person, offering) if not person.staff else None
+        if published is None or row is None or row.result is None or row.grading is None:
+            raise HTTPException(404, "Your grade for this assignment has not been published yet.")
+        moment, assignment = now(), offering.assignment
+
+        def visible(c: CheckResult) -> bool:
+            seen = assignment.visibility(c.question, c.hidden)
+            return seen == "visible" or seen == "after_published" or (
+                seen == "after_due_date" and moment > row.deadline.due)
+
+        shown = released_view(row.result, visible)
+        view = self.assignment_view(person, offering)
+        context = _feedback_context(shown)
+        # The score is the whole grading's, withheld checks included, as the grade above it says.
+        context.update(score=row.result.score, max_score=row.result.max_score,
+                       percent=percent(row.result.score, row.result.max_score))
+        return self.page(request, "server_feedback.html.j2", job=row.grading, grade=row,
+                         withheld=len(row.result.checks) - len(shown.checks), **context, **view)
 
     async def attempt(self, request: Request) -> Response:
         person = self.signed_in(request)
@@ -220,7 +266,8 @@ class Server:
                              live_script=LIVE_SCRIPT, script_hash=script_hash(LIVE_SCRIPT), csp_extra=LIVE_CSP,
                              **view)
         shown = result if person.staff else public_view(result)
-        return self.page(request, "server_feedback.html.j2", job=job, **_feedback_context(shown), **view)
+        return self.page(request, "server_feedback.html.j2", job=job, grade=None, withheld=0,
+                         **_feedback_context(shown), **view)
 
     async def events(self, request: Request) -> Response:
         person = self.signed_in(request)
@@ -266,12 +313,109 @@ class Server:
         request.session.clear()
         return RedirectResponse("/", status_code=303)
 
-    async def staff(self, request: Request) -> Response:
+    def staff_member(self, request: Request) -> Person:
+        """Staff only; a student is told there is no such page, as for any page that does not exist."""
         person = self.signed_in(request)
         if not person.staff:
             raise HTTPException(404, "There is no such page.")
+        return person
+
+    async def staff(self, request: Request) -> Response:
+        self.staff_member(request)
         jobs = await run_in_threadpool(self.store.jobs)
         return self.page(request, "server_staff.html.j2", jobs=jobs, job_score=_score)
+
+    def grade_rows(self, offering: Offering) -> list[gradebook.GradeRow]:
+        return gradebook.rows(self.course, self.store, offering, self.runner.result)
+
+    async def dashboard(self, request: Request) -> Response:
+        self.staff_member(request)
+        offering = self.offering(request.path_params["name"])
+        rows = await run_in_threadpool(self.grade_rows, offering)
+        counts = {"students": len(rows), "submitted": sum(r.submission is not None for r in rows),
+                  "graded": sum(r.raw is not None for r in rows), "late": sum(bool(r.penalty and r.penalty.late)
+                                                                            for r in rows),
+                  "errors": sum(r.status == "could not be graded" for r in rows),
+                  "grading": sum(r.pending for r in rows)}
+        published = await run_in_threadpool(self.store.published, offering.name)
+        return self.page(request, "server_dashboard.html.j2", offering=offering, rows=rows, counts=counts,
+                         published=published,
+                         possible=gradebook.possible(rows), num=format_number,
+                         local_input=lambda d: d.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M") if d else "",
+                         notice=request.query_params.get("done", ""))
+
+    async def staff_form(self, request: Request) -> tuple[Person, Offering, Any]:
+        person = self.staff_member(request)
+        offering = self.offering(request.path_params["name"])
+        form = await request.form(max_files=0, max_fields=8)
+        if not csrf_ok(request.session, form.get("csrf")):
+            raise HTTPException(403, "This page had expired, so nothing was changed: reload it and try again.")
+        return person, offering, form
+
+    async def grade_submissions(self, request: Request) -> Response:
+        """Queue staff gradings (every check) of the submissions that count: those not graded yet, all of them
+        (after a grader fix), or one student's. A regrade keeps the old result until the new one is in."""
+        _, offering, form = await self.staff_form(request)
+        which, student = form.get("which", "new"), form.get("student", "")
+        rows = await run_in_threadpool(self.grade_rows, offering)
+        chosen = [r for r in rows if r.submission is not None and not r.pending and (
+            (which == "new" and r.grading is None) or which == "all" or (which == "one" and r.person.id == student))]
+        for r in chosen:
+            await run_in_threadpool(self.store.add_grading, r.submission)
+        self.runner.wake.set()
+        return RedirectResponse(f"/staff/assignments/{offering.name}?done=queued+{len(chosen)}", status_code=303)
+
+    async def set_extension(self, request: Request) -> Response:
+        person, offering, form = await self.staff_form(request)
+        student = form.get("student", "")
+        if student not in self.course.people:
+            raise HTTPException(404, f"{student!r} is not on the roster.")
+        due = None
+        if form.get("action") != "remove":
+            try:
+                due = datetime.fromisoformat(str(form.get("due", ""))).replace(tzinfo=self.zone)
+            except ValueError:
+                raise HTTPException(400, "Write the new due time as a date and a time.") from None
+        await run_in_threadpool(self.store.extend, student, offering.name, due, person.id)
+        return RedirectResponse(f"/staff/assignments/{offering.name}?done=extension", status_code=303)
+
+    async def publish(self, request: Request) -> Response:
+        person, offering, form = await self.staff_form(request)
+        on = form.get("action") != "unpublish"
+        await run_in_threadpool(lambda: self.store.publish(offering.name, person.id, on=on))
+        return RedirectResponse(f"/staff/assignments/{offering.name}?done={'published' if on else 'unpublished'}",
+                                status_code=303)
+
+    async def gradescope(self, request: Request) -> Response:
+        """Gradescope's results.json per student (the graded submission that counts), with each check's
+        visibility from assignment.toml, in one zip: <student>.json."""
+        self.staff_member(request)
+        offering = self.offering(request.path_params["name"])
+        rows = await run_in_threadpool(self.grade_rows, offering)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for r in rows:
+                if r.result is not None:
+                    data = gradescope_results(r.result, lambda c: offering.assignment.visibility(c.question, c.hidden))
+                    zf.writestr(f"{r.person.id}.json", json.dumps(data, indent=2))
+        return Response(buf.getvalue(), media_type="application/zip", headers={
+            **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{offering.name}-gradescope.zip"'})
+
+    async def export(self, request: Request) -> Response:
+        self.staff_member(request)
+        kind = request.path_params["kind"]
+        if kind == "gradebook":
+            offering = self.offering(request.query_params.get("assignment", ""))
+            text = gradebook.gradebook_csv(await run_in_threadpool(self.grade_rows, offering))
+            filename = f"{offering.name}-gradebook.csv"
+        elif kind in ("canvas", "moodle"):
+            per = {name: await run_in_threadpool(self.grade_rows, o) for name, o in self.course.offerings.items()}
+            text = (gradebook.canvas_csv if kind == "canvas" else gradebook.moodle_csv)(self.course, per)
+            filename = f"{kind}-grades.csv"
+        else:
+            raise HTTPException(404, "There is no such export.")
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'})
 
     # ------------------------------------------------------------------ the JSON API (`grade submit`)
 
@@ -349,6 +493,13 @@ def build_app(course: Course, store: Store, runner: Runner, *, https: bool = Fal
         Route("/attempts/{id}", server.attempt),
         Route("/attempts/{id}/events", server.events),
         Route("/staff", server.staff),
+        Route("/staff/assignments/{name}", server.dashboard),
+        Route("/staff/assignments/{name}/grade", server.grade_submissions, methods=["POST"]),
+        Route("/staff/assignments/{name}/extensions", server.set_extension, methods=["POST"]),
+        Route("/staff/assignments/{name}/publish", server.publish, methods=["POST"]),
+        Route("/staff/exports/{kind}.csv", server.export),
+        Route("/staff/exports/gradescope/{name}.zip", server.gradescope),
+        Route("/assignments/{name}/grade", server.my_grade),
         Route("/api/assignments/{name}/attempts", server.api_upload, methods=["POST"]),
         Route("/api/attempts/{id}", server.api_attempt),
     ]

@@ -12,8 +12,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gradekit.config import Assignment, ConfigError, load_assignment, project_root
+from gradekit.server.deadlines import Deadline, LatePolicy
 
 ROLES = ("student", "ta", "instructor")
+LMS_COLUMNS = ("canvas_id", "sis_user_id", "sis_login_id")
 # Ids become folder names (uploads/<job>/<id>.ipynb) and the student field of results: nothing that can climb.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -26,6 +28,8 @@ class Offering:
     opens: datetime
     due: datetime
     checks_per_hour: int = 10
+    late_due: datetime | None = None
+    late_policy: LatePolicy = LatePolicy()
 
     @property
     def name(self) -> str:
@@ -38,6 +42,10 @@ class Offering:
     def is_open(self, now: datetime) -> bool:
         return now >= self.opens
 
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.due, self.late_due, self.late_policy)
+
 
 @dataclass(frozen=True)
 class Person:
@@ -46,6 +54,10 @@ class Person:
     email: str = ""
     section: str = ""
     role: str = "student"
+    lms_ids: tuple[tuple[str, str], ...] = ()  # roster columns the LMS keys on: canvas_id, sis_user_id, sis_login_id
+
+    def lms_id(self, name: str) -> str:
+        return dict(self.lms_ids).get(name, "")
 
     @property
     def staff(self) -> bool:
@@ -105,7 +117,11 @@ def load_course(folder: Path) -> Course:
         limit = item.get("checks_per_hour", 10)
         if not isinstance(limit, int) or limit < 0:
             raise ConfigError(f"{where}: checks_per_hour must be a whole number, 0 or more")
-        offerings[item["name"]] = Offering(load_assignment(item["name"], root), opens, due, limit)
+        late_due = parse_time(item["late_due"], f"{where} late_due") if "late_due" in item else None
+        if late_due is not None and late_due < due:
+            raise ConfigError(f"{where}: late_due is before due")
+        offerings[item["name"]] = Offering(load_assignment(item["name"], root), opens, due, limit, late_due,
+                                           LatePolicy.parse(item.get("late_penalty"), where))
     if not offerings:
         raise ConfigError(f"{path}: no [[assignments]]")
     return Course(folder=folder, title=str(meta.get("title", folder.name)), offerings=offerings,
@@ -122,7 +138,8 @@ def zone(name: object, where: Path) -> str:
 
 
 def read_roster(path: Path) -> tuple[Person, ...]:
-    """roster.csv: `id,name,email,section[,role]` with a header; role is student (default), ta or instructor."""
+    """roster.csv: `id,name,email,section[,role]` with a header; role is student (default), ta or instructor.
+    Optional `canvas_id`, `sis_user_id`, `sis_login_id` columns are what the Canvas export keys on."""
     if not path.is_file():
         raise ConfigError(f"{path.parent} has no roster.csv (columns: id,name,email,section,role)")
     with path.open(newline="", encoding="utf-8-sig") as f:
@@ -137,6 +154,7 @@ def read_roster(path: Path) -> tuple[Person, ...]:
             raise ConfigError(f"{path}, line {line}: role {role!r} is not one of {', '.join(ROLES)}")
         if pid in people:
             raise ConfigError(f"{path}, line {line}: id {pid!r} is listed twice")
+        lms = tuple((k, (row.get(k) or "").strip()) for k in LMS_COLUMNS if (row.get(k) or "").strip())
         people[pid] = Person(pid, (row.get("name") or pid).strip(), (row.get("email") or "").strip(),
-                             (row.get("section") or "").strip(), role)
+                             (row.get("section") or "").strip(), role, lms)
     return tuple(people.values())

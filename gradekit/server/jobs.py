@@ -147,15 +147,17 @@ class Runner:
             self.store.fail(job.id, f"the course no longer offers {job.assignment}; tell your course staff")
             return key
         worker = self.workers[slot]
-        if key != job.assignment or worker is None:
+        mode = "batch" if job.kind == "grade" else "check"  # staff's grading runs every check, hidden included
+        wanted = f"{job.assignment}:{mode}"
+        if key != wanted or worker is None:
             if worker is not None:
                 worker.stop()
             assignment = offering.assignment
             command = [sys.executable, "-m", "gradekit.worker", "--assignment", assignment.name, "--root",
-                       str(assignment.root), "--sandbox", self.sandbox, "--mode", "check"]
+                       str(assignment.root), "--sandbox", self.sandbox, "--mode", mode]
             worker = self.workers[slot] = WarmWorker(command, PoolLimits(per_notebook=worker_limit(assignment)))
         self._run(worker, job)
-        return job.assignment
+        return wanted
 
     def _run(self, worker: WarmWorker, job: JobRecord) -> None:
         out, progress = self.results_path(job.id), self.progress_path(job.id)
@@ -188,7 +190,8 @@ class Runner:
         job = self.store.job(job_id)
         assert job is not None
         assignment = self.course.offerings[job.assignment].assignment
-        result = SubmissionResult(student=job.person, assignment=assignment.name, error=message, mode="check",
+        result = SubmissionResult(student=job.person, assignment=assignment.name, error=message,
+                                  mode="batch" if job.kind == "grade" else "check",
                                   assignment_title=assignment.title, question_titles=assignment.question_titles)
         result.write_json(self.results_path(job_id))
         return result

@@ -20,7 +20,7 @@ from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, create_e
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-Kind = Literal["check", "submit"]
+Kind = Literal["check", "submit", "grade"]  # grade: staff's grading of a submission, every check, hidden included
 State = Literal["queued", "running", "done", "error"]
 MAX_TRIES = 2  # a job whose grader dies this many times ends as an error instead of being run again
 
@@ -77,6 +77,24 @@ class JobRow(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it could not be graded, for the student
+    source: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # a grade job's submission
+
+
+class PublicationRow(Base):
+    __tablename__ = "publications"
+    assignment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published: Mapped[datetime] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(64))
+
+
+class ExtensionRow(Base):
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    assignment: Mapped[str] = mapped_column(String(64), index=True)
+    due: Mapped[datetime] = mapped_column(DateTime)
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted: Mapped[datetime] = mapped_column(DateTime)
 
 
 @dataclass(frozen=True)
@@ -97,13 +115,15 @@ class JobRecord:
     score: float | None
     max_score: float | None
     error: str | None
+    source: int | None = None
 
     @classmethod
     def of(cls, row: JobRow) -> JobRecord:
         return cls(id=row.id, person=row.person, assignment=row.assignment, kind=row.kind,  # type: ignore[arg-type]
                    state=row.state, created=_utc(row.created), started=_utc(row.started),  # type: ignore[arg-type]
                    finished=_utc(row.finished), tries=row.tries, filename=row.filename, notebook=row.notebook,
-                   sha256=row.sha256, late=row.late, score=row.score, max_score=row.max_score, error=row.error)
+                   sha256=row.sha256, late=row.late, score=row.score, max_score=row.max_score, error=row.error,
+                   source=row.source)
 
     @property
     def finished_ok(self) -> bool:
@@ -185,13 +205,58 @@ class Store:
             row.notebook = store_file(row.id)
             return row.id
 
+    def add_grading(self, submission: JobRecord) -> int:
+        """A staff grading of `submission` (every check), queued: the notebook is the submission's own file."""
+        with self.session() as s:
+            row = JobRow(person=submission.person, assignment=submission.assignment, kind="grade",
+                         filename=submission.filename, sha256=submission.sha256, late=submission.late,
+                         created=now(), state="queued", notebook=submission.notebook, source=submission.id)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def published(self, assignment: str) -> datetime | None:
+        """When staff published `assignment`'s grades, if they have."""
+        with self.session() as s:
+            row = s.get(PublicationRow, assignment)
+            return _utc(row.published) if row is not None else None
+
+    def publish(self, assignment: str, by: str, *, on: bool) -> None:
+        with self.session() as s:
+            row = s.get(PublicationRow, assignment)
+            if row is not None:
+                s.delete(row)
+            if on:
+                s.add(PublicationRow(assignment=assignment, published=now(), by=by))
+
+    def extensions(self, assignment: str) -> dict[str, datetime]:
+        """Each student's extended due time for `assignment` (the latest one granted)."""
+        with self.session() as s:
+            rows = s.scalars(select(ExtensionRow).where(ExtensionRow.assignment == assignment)
+                             .order_by(ExtensionRow.id))
+            return {r.person: _utc(r.due) for r in rows}  # type: ignore[misc]
+
+    def extend(self, person: str, assignment: str, due: datetime | None, granted_by: str) -> None:
+        """Give `person` a new due time for `assignment`; None takes their extension back."""
+        with self.session() as s:
+            for row in s.scalars(select(ExtensionRow).where(ExtensionRow.person == person,
+                                                            ExtensionRow.assignment == assignment)):
+                s.delete(row)
+            if due is not None:
+                s.add(ExtensionRow(person=person, assignment=assignment, due=due.astimezone(UTC).replace(tzinfo=None),
+                                   granted_by=granted_by, granted=now()))
+
     def job(self, job_id: int) -> JobRecord | None:
         with self.session() as s:
             row = s.get(JobRow, job_id)
             return JobRecord.of(row) if row is not None else None
 
-    def jobs(self, *, person: str | None = None, assignment: str | None = None) -> list[JobRecord]:
+    def jobs(self, *, person: str | None = None, assignment: str | None = None,
+             kinds: tuple[Kind, ...] | None = None) -> list[JobRecord]:
+        """Newest first."""
         query = select(JobRow).order_by(JobRow.id.desc())
+        if kinds is not None:
+            query = query.where(JobRow.kind.in_(kinds))
         if person is not None:
             query = query.where(JobRow.person == person)
         if assignment is not None:
