@@ -126,7 +126,10 @@ ESCAPE = {
     "escape_kill_the_host": attack(
         "import os, signal\nfor pid in (@@HOSTPID@@, 1, os.getppid()):\n    try:\n"
         "        os.kill(pid, signal.SIGTERM)\n    except OSError as e:\n        print(pid, e)\n"
-        "os.kill(-1, signal.SIGKILL)"),
+        "os.kill(-1, signal.SIGKILL)\n"
+        # kill(-1) spares the caller: the kernel dies a moment later, with its wrapper. Waiting keeps that death in
+        # this cell whatever the load; in a later cell, the replay would run this one again and lose Q1-Q2.
+        "import time\ntime.sleep(5)"),
 }
 
 # -------------------------------------------------------------------------------------------------- faking
